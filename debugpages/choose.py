@@ -1,0 +1,54 @@
+"""The choose step: which template and media type answer this request.
+
+The Accept header is read with werkzeug's parser; nothing is parsed by hand.
+Browsers get HTML, API clients problem+json (RFC 9457), and anything else,
+``*/*`` and a missing header included, plain text a terminal can read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
+
+from .switch import Mode
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """One output format: the templates' file extension and the response's media type."""
+
+    extension: str
+    content_type: str
+
+
+HTML = Format("html", "text/html; charset=utf-8")
+TEXT = Format("txt", "text/plain; charset=utf-8")
+JSON = Format("json", "application/problem+json")
+
+# Offered in this order, so that a tie (``*/*``, ``text/*``) goes to plain text.
+_OFFERS = {
+    "text/plain": TEXT,
+    "text/html": HTML,
+    "application/problem+json": JSON,
+    "application/json": JSON,
+}
+
+
+def choose_format(accept: str | None) -> Format:
+    """The format a client with this Accept header prefers; plain text when in doubt."""
+    if not accept:
+        return TEXT
+    best = parse_accept_header(accept, MIMEAccept).best_match(list(_OFFERS))
+    return _OFFERS[best] if best is not None else TEXT
+
+
+def template_names(mode: Mode, status: int, fmt: Format) -> tuple[str, ...]:
+    """The templates to try, most specific first."""
+    ext = fmt.extension
+    if mode is not Mode.OFF and status >= 500:
+        return (f"traceback.{ext}",)
+    if status == 500:
+        return (f"500.{ext}",)
+    return (f"{status}.{ext}", f"error.{ext}")

@@ -1,0 +1,148 @@
+"""What a page can show, as plain frozen data.
+
+The capture step fills these from an exception and a request; the templates read
+them. Nothing here knows HTML, and nothing here holds a frame, a traceback or a
+value from the application: only bounded, escaped text and numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLine:
+    """One line of source around a frame's current line."""
+
+    number: int
+    text: str
+    current: bool = False
+    mark: tuple[int, int] | None = None
+    """Character span of the failing expression on the current line, when known."""
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """A local variable (or request field) as shown: its bounded, escaped text."""
+
+    name: str
+    text: str
+    cut: bool = False
+    masked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FrameView:
+    """One frame of a traceback."""
+
+    path: str
+    display_path: str
+    line: int
+    function: str
+    module: str
+    is_library: bool
+    source: tuple[SourceLine, ...] = ()
+    variables: tuple[Variable, ...] | None = None
+    """``None`` when this frame's locals are not shown (see ``ExceptionView``)."""
+    repeat_run: int = 0
+    """When this frame ends a collapsed run: how many frames the run holds."""
+    repeated: int = 0
+    """When this frame ends a collapsed run: how many more times the run repeated."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionView:
+    """One exception, with its frames and the exceptions linked to it."""
+
+    type_name: str
+    module: str
+    message: str
+    message_cut: bool = False
+    notes: tuple[str, ...] = ()
+    frames: tuple[FrameView, ...] = ()
+    hidden_frames: int = 0
+    """Frames left out by ``__traceback_hide__``."""
+    frames_without_locals: int = 0
+    """Frames whose locals are not shown because of the per-exception cap."""
+    cause: ExceptionView | None = None
+    context: ExceptionView | None = None
+    members: tuple[ExceptionView, ...] = ()
+    """The members of an exception group."""
+    members_left_out: int = 0
+
+    @property
+    def qualified_name(self) -> str:
+        """The name Python prints: ``module.Type``, or ``Type`` for builtins."""
+        if self.module in ("builtins", "__main__", ""):
+            return self.type_name
+        return f"{self.module}.{self.type_name}"
+
+    @property
+    def chain(self) -> tuple[tuple[ExceptionView, str | None], ...]:
+        """The chain in Python's print order, outermost last.
+
+        Each item pairs an exception with how it leads to the next one:
+        ``"cause"``, ``"context"`` or ``None`` for the last.
+        """
+        links: list[tuple[ExceptionView, str | None]] = [(self, None)]
+        current: ExceptionView = self
+        while True:
+            if current.cause is not None:
+                current, how = current.cause, "cause"
+            elif current.context is not None:
+                current, how = current.context, "context"
+            else:
+                break
+            links.append((current, how))
+        links.reverse()
+        return tuple(links)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestView:
+    """The request that failed, as far as it could be read."""
+
+    method: str
+    url: str
+    path: str
+    query: tuple[Variable, ...] = ()
+    form: tuple[Variable, ...] = ()
+    files: tuple[Variable, ...] = ()
+    headers: tuple[Variable, ...] = ()
+    cookies: tuple[str, ...] = ()
+    environ: tuple[Variable, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorReport:
+    """Everything the traceback page shows beyond the status and the reference."""
+
+    exception: ExceptionView
+    request: RequestView | None
+    versions: tuple[tuple[str, str], ...] = ()
+    notices: tuple[str, ...] = ()
+    """Things the capture itself had to leave out, said in words (budget spent, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The whole context of a rendered page.
+
+    In ``off`` mode ``error`` is ``None``: what is not in the context cannot leak.
+    """
+
+    status: int
+    title: str
+    reference: str
+    mode: str
+    time: str
+    error: ErrorReport | None = None
+    original_status: str | None = None
+    """Set in ``legacy-200``: the status line the page would have had."""
+    description: str | None = None
+    """For HTTP errors: the message the application meant for the user."""
+
+    @property
+    def instance(self) -> str:
+        """The problem+json ``instance`` member: a URI that holds the reference."""
+        return f"urn:debugpages:{self.reference}"
