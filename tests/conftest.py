@@ -1,0 +1,73 @@
+"""Shared fixtures: a real werkzeug server on 127.0.0.1, and a raw HTTP client."""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(os.environ.get("DEBUGPAGES_ARTIFACTS", ROOT / "artifacts"))
+
+
+@dataclass
+class Fetched:
+    status: int
+    reason: str
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+
+def fetch(
+    base: str, path: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> Fetched:
+    """One request over a real socket; the status line as the server sent it."""
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request(method, path, headers=headers or {})
+        response = conn.getresponse()
+        return Fetched(response.status, response.reason, response.headers, response.read())
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., str]]:
+    """Start a WSGI app on werkzeug's threaded server; return its base URL."""
+    servers = []
+
+    def start(app: object) -> str:
+        server = make_server("127.0.0.1", 0, app, threaded=True)  # type: ignore[arg-type]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _no_debugpages_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests choose their mode; the developer's own DEBUGPAGES must not leak in."""
+    monkeypatch.delenv("DEBUGPAGES", raising=False)
+
+
+@pytest.fixture
+def records(caplog: pytest.LogCaptureFixture) -> Callable[[], list[logging.LogRecord]]:
+    """The records logged on the ``debugpages`` logger so far."""
+    caplog.set_level(logging.DEBUG, logger="debugpages")
+    return lambda: [r for r in caplog.records if r.name == "debugpages"]

@@ -1,0 +1,81 @@
+"""The package as users get it: a wheel, installed in a fresh environment, outside the checkout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+TEMPLATES = {p.name for p in (ROOT / "templates").iterdir() if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(ROOT)],
+        check=True,
+    )  # fmt: skip
+    (built,) = out.glob("debugpages-*.whl")
+    return built
+
+
+def test_the_wheel_ships_every_template_and_the_typing_marker(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for template in TEMPLATES:
+        assert f"debugpages/templates/{template}" in names
+    assert "debugpages/py.typed" in names
+    metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    text = zipfile.ZipFile(wheel).read(metadata).decode()
+    fields = (
+        "License-Expression: BSD-3-Clause",
+        "Requires-Python: >=3.11",
+        "Requires-Dist: jinja2>=3.1",
+        "Requires-Dist: werkzeug>=3.0",
+        "Project-URL",
+    )
+    for field in fields:
+        assert field in text
+
+
+def test_an_installed_wheel_renders_pages_from_outside_the_checkout(
+    wheel: Path, tmp_path: Path
+) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)],
+        check=True,
+    )
+    script = textwrap.dedent(
+        """
+        import debugpages, json
+        from werkzeug.test import Client
+        def app(environ, start_response):
+            raise KeyError("from the installed wheel")
+        for mode in ("off", "on"):
+            client = Client(debugpages.ErrorPages(app, mode=mode))
+            r = client.get("/", headers={"Accept": "text/html"})
+            print(mode, r.status_code, "<!doctype html>" in r.get_data(as_text=True),
+                  "from the installed wheel" in r.get_data(as_text=True))
+        print(debugpages.__file__)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DEBUGPAGES")}
+    done = subprocess.run(
+        [str(python), "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+        check=True,
+    )  # fmt: skip
+    lines = done.stdout.splitlines()
+    assert lines[0] == "off 500 True False"
+    assert lines[1] == "on 500 True True"
+    assert lines[2].startswith(str(venv))  # the installed copy, not the checkout

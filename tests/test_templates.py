@@ -1,0 +1,115 @@
+"""Every body comes from a template a user can override, with a fallback chain behind it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from werkzeug.test import Client
+
+from debugpages import ConfigurationError, ErrorPages
+from debugpages import render as render_module
+
+from . import apps
+
+HTML = {"Accept": "text/html"}
+
+
+def test_a_user_template_overrides_one_page_and_keeps_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "500.html").write_text(
+        '{% extends "base.html" %}{% block content %}<p>Our own words. '
+        "Quote {{ page.reference }}.</p>{% endblock %}"
+    )
+    client = Client(ErrorPages(apps.plain, mode="off", template_dirs=[tmp_path]))
+    body = client.get("/", headers=HTML).get_data(as_text=True)
+    assert "Our own words." in body
+    assert "<!doctype html>" in body  # base.html still comes from the built-in set
+    text = client.get("/", headers={"Accept": "text/plain"}).get_data(as_text=True)
+    assert "The server encountered an internal error" in text  # 500.txt is the built-in one
+
+
+def test_user_folders_are_searched_in_order(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (first / "500.txt").write_text("first {{ page.reference }}\n")
+    (second / "500.txt").write_text("second\n")
+    (second / "traceback.txt").write_text("second traceback: {{ page.error.exception.message }}\n")
+    off = Client(ErrorPages(apps.plain, mode="off", template_dirs=[first, second]))
+    assert off.get("/").get_data(as_text=True).startswith("first ")
+    on = Client(ErrorPages(apps.plain, mode="on", template_dirs=[str(first), str(second)]))
+    assert on.get("/").get_data(as_text=True).startswith("second traceback: could not convert")
+
+
+def test_a_missing_template_folder_is_a_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="no-such-folder"):
+        ErrorPages(apps.plain, template_dirs=[tmp_path / "no-such-folder"])
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "{% block content %}{{ page.nothing_here }}{% endblock %}",  # fails to render
+        "{% if %}",  # fails to compile
+        '{% extends "missing-layout.html" %}',  # fails to load what it needs
+    ],
+)
+def test_a_broken_user_template_gives_way_to_the_built_in_one(
+    tmp_path: Path, broken: str, records: Callable[[], list[logging.LogRecord]]
+) -> None:
+    (tmp_path / "500.html").write_text(broken)
+    response = Client(ErrorPages(apps.plain, mode="off", template_dirs=[tmp_path])).get(
+        "/", headers=HTML
+    )
+    assert response.status == "500 Internal Server Error"
+    assert "The server encountered an internal error" in response.get_data(as_text=True)
+    failures = [r for r in records() if "failed to render" in r.getMessage()]
+    assert len(failures) == 1
+    assert failures[0].exc_info is not None
+
+
+def test_when_the_built_in_template_fails_too_a_minimal_page_is_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, records: Callable[[], list[logging.LogRecord]]
+) -> None:
+    builtin = tmp_path / "builtin"
+    shutil.copytree(render_module.BUILTIN_TEMPLATES, builtin)
+    for name in ("traceback.html", "traceback.txt", "traceback.json"):
+        (builtin / name).write_text("{{ page.error.no_such_thing.at_all }}")
+    monkeypatch.setattr(render_module, "BUILTIN_TEMPLATES", builtin)
+    client = Client(ErrorPages(apps.plain, mode="legacy-200"))
+    html = client.get("/", headers=HTML)
+    assert html.status == "200 OK"
+    assert html.headers["Debugpages-Original-Status"] == "500 Internal Server Error"
+    assert "<h1>500 Internal Server Error</h1>" in html.get_data(as_text=True)
+    problem = json.loads(client.get("/", headers={"Accept": "application/json"}).data)
+    assert problem["status"] == 500
+    text = client.get("/").get_data(as_text=True)
+    assert text.startswith("500 Internal Server Error\nReference: ")
+    assert len([r for r in records() if "failed to render" in r.getMessage()]) >= 3
+
+
+def test_a_template_folder_deleted_after_start_up_still_gives_a_page(tmp_path: Path) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "500.txt").write_text("custom {{ page.reference }}\n")
+    client = Client(ErrorPages(apps.plain, mode="off", template_dirs=[folder]))
+    assert client.get("/").get_data(as_text=True).startswith("custom ")
+    shutil.rmtree(folder)
+    response = client.get("/")
+    assert response.status_code == 500
+    assert response.data  # never an empty body
+
+
+def test_html_is_autoescaped_in_user_templates(tmp_path: Path) -> None:
+    (tmp_path / "traceback.html").write_text("<p>{{ page.error.exception.message }}</p>")
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        raise ValueError("<script>alert(1)</script>")
+
+    body = Client(ErrorPages(app, mode="on", template_dirs=[tmp_path])).get("/", headers=HTML).data
+    assert b"<script>alert(1)</script>" not in body
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in body
