@@ -128,6 +128,14 @@ def test_starlettes_own_404_and_the_apps_handlers_keep_working() -> None:
     assert client.get("/nowhere").status_code == 404
 
 
+def test_a_handler_for_exception_is_replaced_by_the_page_as_documented() -> None:
+    app = Starlette(routes=[Route("/boom", boom)], exception_handlers={Exception: on_key_error})
+    app.add_middleware(ASGIErrorPages, mode="off")
+    page = TestClient(app).get("/boom", headers=HTML)
+    assert page.status_code == 500
+    assert "Internal Server Error" in page.text
+
+
 def test_a_healthy_response_is_untouched() -> None:
     page = TestClient(starlette_app("on")).get("/fine")
     assert (page.status_code, page.text) == (200, "fine")
