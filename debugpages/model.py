@@ -141,6 +141,8 @@ class Page:
     """Set in ``legacy-200``: the status line the page would have had."""
     description: str | None = None
     """For HTTP errors: the message the application meant for the user."""
+    trace_id: str | None = None
+    """The OpenTelemetry trace id (32 hex digits), where a span was current; ``None`` in off."""
 
     @property
     def instance(self) -> str:

@@ -26,6 +26,7 @@ from .model import ErrorReport, Page
 from .policy import Policy
 from .render import Renderer
 from .switch import Mode
+from .tracing import current_trace_id, record
 
 log = logging.getLogger("debugpages")
 
@@ -119,6 +120,7 @@ class Engine:
             error=error,
             original_status=status_line(code) if legacy else None,
             description=description,
+            trace_id=current_trace_id() if error is not None else None,
         )
 
     def render(self, page: Page, fmt: Format, nonce: str) -> str:
@@ -184,6 +186,7 @@ def report_log(
     method = str(environ.get("REQUEST_METHOD", "?"))
     path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
     extra = {"reference": reference, "method": method, "path": path, "mode": mode.value}
+    record(exc, reference, code)  # on the current OpenTelemetry span, where there is one
     try:
         if code >= 500:
             log.error(

@@ -1,0 +1,153 @@
+"""The ASGI adapter: ``ASGIErrorPages`` wraps an ASGI application for the same engine.
+
+It translates the ASGI scope into the WSGI-style environ the engine reads and
+sends the engine's reply as ASGI messages; it decides nothing about pages. As in
+the WSGI adapter, its one job of its own is knowing whether the response has
+started: before ``http.response.start`` the page is sent; after it, the status
+can no longer change, so the exception is logged and re-raised (ASGI spec).
+
+With Starlette and FastAPI, add it with ``app.add_middleware(ASGIErrorPages)``:
+user middleware sits inside Starlette's ``ServerErrorMiddleware`` and outside its
+``ExceptionMiddleware``, so an unhandled exception reaches this adapter first,
+the page is sent, and ``ServerErrorMiddleware`` never sees an exception.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from typing import Any
+
+from werkzeug.exceptions import HTTPException
+
+from .policy import Policy
+from .respond import Engine, is_passthrough, new_reference, report_log
+from .switch import Mode, resolve_mode
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("debugpages")
+_TOO_LATE = "the response had already started, so the server ends the connection"
+_SPECIAL_HEADERS = {"CONTENT_TYPE", "CONTENT_LENGTH"}
+
+
+class ASGIErrorPages:
+    """ASGI middleware that turns unhandled exceptions into the page of the chosen mode.
+
+    ``mode`` beats the ``DEBUGPAGES`` environment variable, which beats ``default``.
+    Only ``http`` scopes are watched; ``lifespan`` and ``websocket`` pass through.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        mode: Mode | str | None = None,
+        *,
+        template_dirs: Sequence[str | os.PathLike[str]] = (),
+        policy: Policy | None = None,
+        default: Mode = Mode.OFF,
+    ) -> None:
+        chosen, source = resolve_mode(mode, default=default)
+        self.app = app
+        self.engine = Engine(chosen, template_dirs, policy)
+        level = logging.INFO if chosen is Mode.OFF else logging.WARNING
+        log.log(level, "debugpages: mode %s (from %s)", chosen.value, source)
+
+    @property
+    def mode(self) -> Mode:
+        """The mode this middleware renders in."""
+        return self.engine.mode
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        __traceback_hide__ = True
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            environ = scope_environ(scope)
+            if started:
+                report_log(exc, environ, new_reference(), self.mode, 500, _TOO_LATE)
+                raise
+            if is_passthrough(exc):
+                await _send_own_response(exc, environ, send)
+                return
+            # Rendering is CPU-bound and short: done here, on the loop, with no thread hop.
+            reply = self.engine.reply(exc, environ)
+            headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
+            await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+            await send({"type": "http.response.body", "body": reply.body})
+
+
+def scope_environ(scope: Scope) -> dict[str, Any]:
+    """The WSGI-style environ (PEP 3333) of an ASGI ``http`` scope, for the engine.
+
+    Strings hold bytes as latin-1, as PEP 3333 says, so werkzeug's ``Request`` reads
+    them exactly as it reads a WSGI request. The body is not available any more:
+    ``wsgi.input`` is empty.
+    """
+    root = str(scope.get("root_path", ""))
+    path = str(scope.get("path", ""))
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    server = scope.get("server") or ("localhost", 80)
+    client = scope.get("client")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": str(scope.get("method", "GET")),
+        "SCRIPT_NAME": _wsgi_str(root),
+        "PATH_INFO": _wsgi_str(path),
+        "QUERY_STRING": bytes(scope.get("query_string", b"")).decode("latin-1"),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1]) if server[1] is not None else "80",
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "wsgi.url_scheme": str(scope.get("scheme", "http")),
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+    if client:
+        environ["REMOTE_ADDR"] = str(client[0])
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin-1").upper().replace("-", "_")
+        key = name if name in _SPECIAL_HEADERS else f"HTTP_{name}"
+        value = raw_value.decode("latin-1")
+        if key in environ:
+            value = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + value
+        environ[key] = value
+    return environ
+
+
+def _wsgi_str(text: str) -> str:
+    """A decoded ASGI path as PEP 3333 carries it: its UTF-8 bytes, read as latin-1."""
+    return text.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
+async def _send_own_response(exc: Exception, environ: dict[str, Any], send: Send) -> None:
+    """A werkzeug ``HTTPException`` that carries its response (a redirect): send that."""
+    assert isinstance(exc, HTTPException)
+    response = exc.get_response(environ)
+    headers = [
+        (k.lower().encode("latin-1"), v.encode("latin-1"))
+        for k, v in response.get_wsgi_headers(environ).to_wsgi_list()
+    ]
+    body = b"".join(response.iter_encoded()) if environ["REQUEST_METHOD"] != "HEAD" else b""
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

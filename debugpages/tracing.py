@@ -1,0 +1,62 @@
+"""OpenTelemetry, where its API is installed: the failed request's span carries the reference.
+
+Optional (the ``otel`` extra): nothing here imports ``opentelemetry`` until the
+first exception, and without it every function is a no-op. With it, the current
+span records the exception, is marked as an error, and gets the reference as
+the ``debugpages.reference`` attribute; the traceback page shows the trace id,
+so one search in the tracing backend finds the request on every machine it touched.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from types import ModuleType
+
+log = logging.getLogger("debugpages")
+
+REFERENCE_ATTRIBUTE = "debugpages.reference"
+
+
+@functools.cache
+def _trace() -> ModuleType | None:
+    """``opentelemetry.trace``, imported once, or ``None`` when it is not installed."""
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        return None
+    return trace
+
+
+def record(exc: BaseException, reference: str, code: int) -> None:
+    """Tell the current span about ``exc``: an error for 5xx, the reference always.
+
+    Client errors (4xx) leave the span's status alone, as OpenTelemetry's HTTP
+    conventions ask of server spans. A failing tracer never costs the page.
+    """
+    trace = _trace()
+    if trace is None:
+        return
+    try:
+        span = trace.get_current_span()
+        if not span.is_recording():
+            return
+        span.set_attribute(REFERENCE_ATTRIBUTE, reference)
+        if code >= 500:
+            span.record_exception(exc)
+            span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__qualname__))
+    except Exception:
+        log.warning("debugpages: recording reference %s on the span failed", reference,
+                    exc_info=True)  # fmt: skip
+
+
+def current_trace_id() -> str | None:
+    """The current trace's id as 32 hex digits, as tracing backends show it; else ``None``."""
+    trace = _trace()
+    if trace is None:
+        return None
+    try:
+        context = trace.get_current_span().get_span_context()
+    except Exception:
+        return None
+    return trace.format_trace_id(context.trace_id) if context.is_valid else None

@@ -1,0 +1,361 @@
+"""The ``debugpages`` command: serve, check, preview, --help and --version."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from debugpages import __version__, cli
+
+from .conftest import Fetched, fetch
+
+SHOP = """
+def parse_price(text):
+    sauce = "tomato-1234"
+    return float(text) * len(sauce)
+
+
+def app(environ, start_response):
+    parse_price("{message}")
+    return []
+
+
+def create_app():
+    return app
+
+
+not_an_app = 42
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder holding ``shop.py``, a WSGI app that fails; the current folder."""
+    (tmp_path / "shop.py").write_text(SHOP.format(message="two euros"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    return tmp_path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """``debugpages serve`` in a subprocess, on a free port of 127.0.0.1."""
+
+    def __init__(self, folder: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        environ = {k: v for k, v in os.environ.items() if k != "DEBUGPAGES"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "debugpages", "serve", *args, "--port", str(self.port)],
+            cwd=folder,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
+        assert self.process.stdout is not None
+        self.banner = self.process.stdout.readline()
+
+    def get(self, path: str = "/", accept: str = "text/plain") -> Fetched:
+        for _ in range(100):
+            try:
+                return fetch(self.base, path, {"Accept": accept})
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"nothing listens on {self.base}")
+
+    def stop(self) -> str:
+        self.process.send_signal(signal.SIGINT)
+        output, _ = self.process.communicate(timeout=15)
+        return output
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+@pytest.fixture
+def server(project: Path) -> Iterator[Any]:
+    started: list[Server] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> Server:
+        started.append(Server(project, *args, env=env))
+        return started[-1]
+
+    yield start
+    for one in started:
+        one.kill()
+
+
+def test_serve_shows_tracebacks_by_default_and_stops_cleanly_on_ctrl_c(server: Any) -> None:
+    running = server("shop:app")
+    assert running.banner.strip() == (
+        f"debugpages: serving shop:app on http://127.0.0.1:{running.port}/ in mode on "
+        "(from default); Ctrl-C stops it"
+    )
+    page = running.get()
+    assert page.status == 500
+    assert "tomato-1234" in page.text
+    output = running.stop()
+    assert running.process.returncode == 0
+    assert "Traceback" not in output.split("ValueError: could not convert")[-1]
+    assert output.rstrip().endswith("debugpages: stopped")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "status", "shown"),
+    [
+        (["shop:create_app()"], {}, 500, True),
+        (["shop:app"], {"DEBUGPAGES": "off"}, 500, False),
+        (["shop:app", "--mode", "legacy-200"], {"DEBUGPAGES": "off"}, 200, True),
+        (["shop:app", "--mode", "off"], {}, 500, False),
+    ],
+)
+def test_serve_takes_the_mode_from_the_option_then_debugpages_then_on(
+    server: Any, args: list[str], env: dict[str, str], status: int, shown: bool
+) -> None:
+    running = server(*args, env=env)
+    page = running.get()
+    assert page.status == status
+    assert ("tomato-1234" in page.text) is shown
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("nosuchshop:app", "no module named 'nosuchshop' (from 'nosuchshop:app')"),
+        ("shop:nothing", "module 'shop' has no attribute 'nothing' (from 'shop:nothing')"),
+        ("shop:not_an_app", "'shop:not_an_app' is a int, not a WSGI application"),
+        ("shop app", "'shop app' is not MODULE:APP (e.g. myapp:app or myapp:create_app())"),
+    ],
+)
+def test_a_bad_target_is_one_line_naming_what_was_not_found(
+    project: Path, capsys: pytest.CaptureFixture[str], target: str, message: str
+) -> None:
+    assert cli.main(["serve", target]) == 2
+    err = capsys.readouterr().err
+    assert err == f"debugpages serve: error: {message}\n"
+
+
+def test_a_typo_in_debugpages_is_one_line_too(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEBUGPAGES", "onn")
+    assert cli.main(["serve", "shop:app"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "DEBUGPAGES='onn'" in err
+
+
+def test_an_app_whose_own_import_fails_shows_its_traceback(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "broken.py").write_text("import nosuchdependency\napp = None\n")
+    assert cli.main(["serve", "broken:app"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert "No module named 'nosuchdependency'" in err
+    assert err.endswith("debugpages serve: error: importing 'broken:app' failed\n")
+
+
+@pytest.mark.parametrize(
+    ("host", "mode", "warned"),
+    [("0.0.0.0", "on", True), ("::", "legacy-200", True), ("0.0.0.0", "off", False),
+     ("127.0.0.1", "on", False), ("localhost", "on", False), ("::1", "on", False)],
+)  # fmt: skip
+def test_binding_beyond_loopback_with_tracebacks_warns_in_one_line(
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    host: str,
+    mode: str,
+    warned: bool,
+) -> None:
+    # Binding a public address is not something a test may do here: the server is left out.
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(cli, "_run", lambda *args, **kwargs: calls.append(args))
+    assert cli.main(["serve", "shop:app", "--host", host, "--mode", mode]) == 0
+    assert calls[0][:2] == (host, 5000)
+    err = capsys.readouterr().err
+    assert (f"debugpages: warning: mode {mode} shows tracebacks" in err) is warned
+    assert err.count("\n") == int(warned)
+
+
+def test_reload_restarts_the_app_when_its_source_changes(project: Path, server: Any) -> None:
+    running = server("shop:app", "--reload")
+    assert "two euros" in running.get().text
+    (project / "shop.py").write_text(SHOP.format(message="three euros"))
+    for _ in range(100):
+        try:
+            if "three euros" in fetch(running.base, "/").text:
+                break
+        except OSError:
+            pass
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the reloader did not pick up the change")
+    running.stop()
+    assert running.process.returncode == 0
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["--version"])
+    assert exit.value.code == 0
+    assert capsys.readouterr().out == f"debugpages {__version__}\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ([], ["serve", "check", "preview", "demo", "--version"]),
+        (["serve"], ["--host", "--port", "--reload", "--mode", "MODULE:APP"]),
+        (["check"], ["--template-dir"]),
+        (["preview"], ["STATUS", "--mode", "--format", "--template-dir"]),
+        (["demo"], ["--host", "--port"]),
+    ],
+)
+def test_help_on_each_command(
+    capsys: pytest.CaptureFixture[str], command: list[str], options: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit:
+        cli.main([*command, "--help"])
+    assert exit.value.code == 0
+    out = capsys.readouterr().out
+    for option in options:
+        assert option in out
+
+
+# --- check ------------------------------------------------------------------------------
+
+
+def test_check_passes_on_the_built_in_templates(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["check"]) == 0
+    assert capsys.readouterr().out.startswith("debugpages check: no problems in ")
+
+
+BAD_TEMPLATES = {
+    "reaches_for_the_error": (
+        "500.txt",
+        "Sorry: {{ page.error.exception.message }}\n",
+        "500.txt (off, text): the user's template 500.txt failed to render: UndefinedError",
+    ),
+    "shows_the_time": (
+        "500.html",
+        "<p>{{ page.reference }} at {{ page.time }}</p>\n",
+        "500.html (off, html): shows more than status, title and reference (line 1:",
+    ),
+    "does_not_escape": (
+        "404.html",
+        "<p>{{ page.description | safe }}</p>\n",
+        "404.html (off, html): shows unescaped HTML from the request or the error",
+    ),
+    "does_not_parse": (
+        "traceback.json",
+        '{"status": {{ page.status }\n',
+        "traceback.json (on, json): the user's template traceback.json failed to render: "
+        "TemplateSyntaxError",
+    ),
+    "shows_secrets": (
+        "traceback.txt",
+        "{{ page.error.request.url }} {{ page.error.request.query }}\n",
+        "",  # masked by the policy: a template cannot unmask what it never receives
+    ),
+    "static_text_is_fine": (
+        "500.json",
+        '{"title": {{ page.title | tojson }}, "status": {{ page.status }}, '
+        '"instance": {{ page.instance | tojson }}, "help": "mail ops@example.org"}\n',
+        "",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_TEMPLATES)
+def test_check_reports_what_is_wrong_with_a_users_template(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    name, text, problem = BAD_TEMPLATES[case]
+    (tmp_path / name).write_text(text)
+    status = cli.main(["check", "--template-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    if not problem:
+        assert (status, out.count("FAIL")) == (0, 0), out
+        return
+    assert status == 1
+    assert f"FAIL {tmp_path / name} " in out
+    assert problem in out
+
+
+def test_check_finds_templates_for_other_statuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "418.txt").write_text("{{ page.mystery }}\n")
+    assert cli.main(["check", "--template-dir", str(tmp_path)]) == 1
+    assert f"FAIL {tmp_path / '418.txt'} (off, text)" in capsys.readouterr().out
+
+
+def test_check_of_a_folder_that_does_not_exist_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["check", "--template-dir", str(tmp_path / "nowhere")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+# --- preview ----------------------------------------------------------------------------
+
+
+def test_preview_prints_the_production_page_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["preview", "500"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("<!doctype html>")
+    assert "Internal Server Error" in out
+    assert "Traceback" not in out
+
+
+def test_preview_in_on_shows_a_sample_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["preview", "500", "--mode", "on", "--format", "text"]) == 0
+    out = capsys.readouterr().out
+    assert "Traceback (most recent call last)" in out
+    assert "RuntimeError: could not ship order 7" in out
+    assert "hunter2" not in out  # the sample's password is masked like any other
+
+
+def test_preview_of_a_404_as_problem_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["preview", "404", "--format", "json"]) == 0
+    problem = json.loads(capsys.readouterr().out)
+    assert (problem["status"], problem["title"]) == (404, "Not Found")
+
+
+def test_preview_uses_the_users_templates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "500.txt").write_text("Our own words. {{ page.reference }}\n")
+    assert cli.main(["preview", "500", "--format", "text", "--template-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("Our own words. ")
+
+
+def test_preview_of_a_success_status_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["preview", "200"]) == 2
+    assert "400 to 599" in capsys.readouterr().err
+
+
+def test_the_console_script_is_installed() -> None:
+    script = Path(sys.executable).with_name("debugpages")
+    out = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout == f"debugpages {__version__}\n"
