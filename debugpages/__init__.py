@@ -5,9 +5,10 @@ page with a reference that matches the log, ``on`` the traceback page with statu
 500, and ``legacy-200`` mod_python 3.2's traceback-with-200, labelled as such.
 """
 
+from .editor import Editor
 from .policy import Policy
 from .switch import ConfigurationError, Mode
 from .wsgi import ErrorPages
 
-__all__ = ["ConfigurationError", "ErrorPages", "Mode", "Policy"]
+__all__ = ["ConfigurationError", "Editor", "ErrorPages", "Mode", "Policy"]
 __version__ = "0.1.0"
