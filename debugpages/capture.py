@@ -310,6 +310,7 @@ def _library_roots() -> tuple[tuple[str, int], ...]:
 
 
 _ROOTS = _library_roots()
+_DEMO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo.py")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -317,6 +318,8 @@ def _where(path: str) -> tuple[str, bool]:
     """How to show a file's path, and whether it belongs to a library."""
     if path.startswith("<frozen "):
         return safe_text(path), True
+    if path == _DEMO:  # the demo stands for an application, though shipped in debugpages
+        return safe_text(os.path.join("debugpages", "demo.py")), False
     for root, strip in _ROOTS:
         if path.startswith(root):
             return safe_text(path[strip:]), True
