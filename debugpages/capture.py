@@ -19,8 +19,9 @@ import sysconfig
 import traceback
 from collections.abc import Callable, Mapping
 from importlib import metadata
+from itertools import islice
 from types import FrameType, TracebackType
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from werkzeug.wrappers import Request
 
@@ -137,20 +138,16 @@ class _Exceptions:
     def frames(self, tb: TracebackType | None) -> tuple[tuple[FrameView, ...], int, int]:
         """The frames of one traceback: hidden ones dropped, repeats collapsed, innermost first
         in line for the size budget."""
-        summaries = traceback.extract_tb(tb)
-        pairs = [
-            (frame, summary)
-            for (frame, _), summary in zip(traceback.walk_tb(tb), summaries, strict=True)
-            if not _is_hidden(frame)
-        ]
-        hidden = len(summaries) - len(pairs)
+        steps = _steps(tb)
+        pairs = [step for step in steps if not _is_hidden(step.frame)]
+        hidden = len(steps) - len(pairs)
         kept = _cap(
-            collapse_repeats([(s.filename, s.lineno, s.name) for _, s in pairs]),
+            collapse_repeats([(s.frame.f_code, s.lineno) for s in pairs]),
             self.policy.max_frames,
         )
         with_locals = len(kept) - self.policy.max_frames_with_locals
         views = [
-            self.frame(*pairs[index], run, repeated, before, show_locals=position >= with_locals)
+            self.frame(pairs[index], run, repeated, before, show_locals=position >= with_locals)
             for position, (index, run, repeated, before) in reversed(list(enumerate(kept)))
         ]
         views.reverse()
@@ -158,22 +155,23 @@ class _Exceptions:
 
     def frame(
         self,
-        frame: FrameType,
-        summary: traceback.FrameSummary,
+        step: _Step,
         run: int,
         repeated: int,
         left_out_before: int,
         *,
         show_locals: bool,
     ) -> FrameView:
-        display, is_library = _where(summary.filename)
-        line = summary.lineno or 0
+        frame = step.frame
+        filename = frame.f_code.co_filename
+        display, is_library = _where(filename)
+        line = step.lineno
         source: tuple[SourceLine, ...] = ()
         variables: list[Variable] | None = None
         variables_left_out = 0
         cut = self.room <= 0
         if not cut:
-            source = self.source(frame, summary)
+            source = self.source(step)
             self.room -= _FRAME_COST + sum(len(line.text) for line in source)
         if show_locals:
             names = sorted(
@@ -189,7 +187,7 @@ class _Exceptions:
                 self.room -= len(variables[-1].text) + len(name)
             variables_left_out = len(names) - len(variables)
         return FrameView(
-            path=safe_text(summary.filename),
+            path=safe_text(filename),
             display_path=display,
             line=line,
             function=safe_text(frame.f_code.co_qualname),
@@ -199,15 +197,15 @@ class _Exceptions:
             variables=None if variables is None else tuple(variables),
             repeat_run=run,
             repeated=repeated,
-            editor_url=self.editor.link(summary.filename, line) if self.editor else None,
+            editor_url=self.editor.link(filename, line) if self.editor else None,
             left_out_before=left_out_before,
             cut=cut,
             variables_left_out=variables_left_out,
         )
 
-    def source(self, frame: FrameType, summary: traceback.FrameSummary) -> tuple[SourceLine, ...]:
-        lineno = summary.lineno or 0
-        lines = linecache.getlines(summary.filename, frame.f_globals)
+    def source(self, step: _Step) -> tuple[SourceLine, ...]:
+        lineno = step.lineno
+        lines = linecache.getlines(step.frame.f_code.co_filename, step.frame.f_globals)
         if not lines or not 0 < lineno <= len(lines):
             return ()
         context = self.policy.context_lines
@@ -215,7 +213,7 @@ class _Exceptions:
         shown = []
         for number in range(first, min(lineno + context, len(lines)) + 1):
             raw = lines[number - 1].rstrip("\r\n")
-            mark = _mark(raw, summary) if number == lineno else None
+            mark = _mark(raw, step) if number == lineno else None
             text = safe_text(bound(raw, _MAX_SOURCE_CHARS)[0])
             if mark is not None and (text[: mark[1]] != raw[: mark[1]]):
                 mark = None  # escaping shifted the columns: show the line unmarked
@@ -279,13 +277,36 @@ def _is_hidden(frame: FrameType) -> bool:
     return bool(frame.f_globals.get("__traceback_hide__"))
 
 
-def _mark(line: str, summary: traceback.FrameSummary) -> tuple[int, int] | None:
+class _Step(NamedTuple):
+    """One traceback entry: the frame, its line, and where in its bytecode it stopped."""
+
+    frame: FrameType
+    lineno: int
+    lasti: int
+
+
+def _steps(tb: TracebackType | None) -> list[_Step]:
+    """The traceback's entries, outermost first, without reading any source (cheap for
+    the thousand frames of a RecursionError, most of which collapse)."""
+    steps = []
+    for frame, lineno in traceback.walk_tb(tb):
+        assert tb is not None
+        steps.append(_Step(frame, lineno or 0, tb.tb_lasti))
+        tb = tb.tb_next
+    return steps
+
+
+def _mark(line: str, step: _Step) -> tuple[int, int] | None:
     """The failing expression's character span on its line, from CPython's positions."""
-    start = getattr(summary, "colno", None)
-    end = getattr(summary, "end_colno", None)
-    if start is None or end is None:
+    if step.lasti < 0:
         return None
-    if getattr(summary, "end_lineno", summary.lineno) != summary.lineno:
+    position = next(islice(step.frame.f_code.co_positions(), step.lasti // 2, None), None)
+    if position is None:
+        return None
+    first_line, last_line, start, end = position
+    if start is None or end is None or first_line != step.lineno:
+        return None
+    if last_line != first_line:
         end = len(line.encode("utf-8"))
     encoded = line.encode("utf-8")
     first = len(encoded[:start].decode("utf-8", "replace"))
