@@ -6,9 +6,10 @@ page with a reference that matches the log, ``on`` the traceback page with statu
 """
 
 from .asgi import ASGIErrorPages
+from .editor import Editor
 from .policy import Policy
 from .switch import ConfigurationError, Mode
 from .wsgi import ErrorPages
 
-__all__ = ["ASGIErrorPages", "ConfigurationError", "ErrorPages", "Mode", "Policy"]
+__all__ = ["ASGIErrorPages", "ConfigurationError", "Editor", "ErrorPages", "Mode", "Policy"]
 __version__ = "0.1.0"

@@ -9,6 +9,7 @@ application object, so nothing of the failed request outlives the page.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import linecache
 import os
@@ -18,11 +19,13 @@ import sysconfig
 import traceback
 from collections.abc import Callable, Mapping
 from importlib import metadata
+from itertools import islice
 from types import FrameType, TracebackType
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from werkzeug.wrappers import Request
 
+from .editor import Editor
 from .model import ErrorReport, ExceptionView, FrameView, RequestView, SourceLine, Variable
 from .policy import Policy, ValueFormatter, bound, collapse_repeats, safe_text
 
@@ -31,49 +34,71 @@ T = TypeVar("T")
 _MAX_SOURCE_CHARS = 300
 _MAX_FORM_BYTES = 1024 * 1024
 _MAX_GROUP_DEPTH = 10
+_MAX_EXCEPTIONS = 100
+_FRAME_COST = 200  # characters of markup around a frame, for the page's size budget
+_SHORT_MESSAGE = 200  # how much of a message is kept once the size budget is spent
 _ENVIRON_KEYS = (
     "REMOTE_ADDR", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SCRIPT_NAME",
     "wsgi.url_scheme", "wsgi.multithread", "wsgi.multiprocess",
 )  # fmt: skip
 
 
-def capture(exc: BaseException, environ: Mapping[str, Any] | None, policy: Policy) -> ErrorReport:
+def capture(
+    exc: BaseException,
+    environ: Mapping[str, Any] | None,
+    policy: Policy,
+    editor: Editor | None = None,
+) -> ErrorReport:
     """Read what the traceback page shows of ``exc`` and the request that raised it."""
     values = ValueFormatter(policy)
+    walker = _Exceptions(policy, values, editor)
     try:
-        exception = _Exceptions(policy, values).view(exc)
+        exception = walker.view(exc)
     finally:
         values.release()
-    notices: tuple[str, ...] = ()
+    notices: list[str] = []
     if values.skipped:
-        notices = (
+        notices.append(
             f"The time budget for showing values ({policy.repr_budget:g} s) ran out: "
-            f"{values.skipped} values are not shown.",
+            f"{values.skipped} values are not shown."
+        )
+    if walker.room <= 0:
+        notices.append(
+            f"This page reached its size limit ({policy.max_page_bytes:,} bytes): the source "
+            "and locals of some frames were cut, and each cut says so."
         )
     request = capture_request(environ, policy) if environ is not None else None
-    return ErrorReport(exception, request, versions(), notices)
+    return ErrorReport(exception, request, versions(), tuple(notices))
 
 
 class _Exceptions:
-    """Walks an exception, its chain and its group members, each once."""
+    """Walks an exception, its chain and its group members, each once, within a size budget."""
 
-    def __init__(self, policy: Policy, values: ValueFormatter) -> None:
+    def __init__(self, policy: Policy, values: ValueFormatter, editor: Editor | None) -> None:
         self.policy = policy
         self.values = values
+        self.editor = editor
         self.seen: set[int] = set()
         self.chained = 0
+        self.room = policy.max_page_bytes // 5
+        """Characters of text still allowed: the HTML page holds it twice, escaped, in markup."""
 
     def view(self, exc: BaseException, depth: int = 0) -> ExceptionView:
         self.seen.add(id(exc))
         kind = type(exc)
-        message, message_cut = self.policy.text(_str(exc), self.policy.max_message_chars)
+        limit = self.policy.max_message_chars
+        if self.room < limit:
+            limit = max(self.room, _SHORT_MESSAGE)
+        message, message_cut = self.policy.text(_str(exc), limit)
+        self.room -= len(message)
         frames, hidden, without_locals = self.frames(exc.__traceback__)
         members: list[ExceptionView] = []
         left_out = 0
         if isinstance(exc, BaseExceptionGroup):
-            if depth < _MAX_GROUP_DEPTH:
-                shown = exc.exceptions[: self.policy.max_group_members]
-                members = [self.view(member, depth + 1) for member in shown]
+            for member in exc.exceptions[: self.policy.max_group_members]:
+                if depth >= _MAX_GROUP_DEPTH or len(self.seen) >= _MAX_EXCEPTIONS:
+                    break
+                members.append(self.view(member, depth + 1))
             left_out = len(exc.exceptions) - len(members)
         return ExceptionView(
             type_name=safe_text(kind.__qualname__),
@@ -93,6 +118,8 @@ class _Exceptions:
     def linked(self, exc: BaseException | None, depth: int) -> ExceptionView | None:
         if exc is None or id(exc) in self.seen or self.chained >= self.policy.max_chain:
             return None
+        if len(self.seen) >= _MAX_EXCEPTIONS:
+            return None
         self.chained += 1
         return self.view(exc, depth)
 
@@ -103,60 +130,82 @@ class _Exceptions:
         shown = []
         for note in notes[: self.policy.max_items]:
             text = note if isinstance(note, str) else self.values.variable("note", note).text
-            shown.append(self.policy.text(text, self.policy.max_message_chars)[0])
+            limit = self.policy.max_message_chars if self.room > 0 else _SHORT_MESSAGE
+            shown.append(self.policy.text(text, limit)[0])
+            self.room -= len(shown[-1])
         return tuple(shown)
 
     def frames(self, tb: TracebackType | None) -> tuple[tuple[FrameView, ...], int, int]:
-        """The frames of one traceback: hidden ones dropped, repeats collapsed."""
-        summaries = traceback.extract_tb(tb)
-        pairs = [
-            (frame, summary)
-            for (frame, _), summary in zip(traceback.walk_tb(tb), summaries, strict=True)
-            if not _is_hidden(frame)
-        ]
-        hidden = len(summaries) - len(pairs)
-        kept = collapse_repeats([(s.filename, s.lineno, s.name) for _, s in pairs])
+        """The frames of one traceback: hidden ones dropped, repeats collapsed, innermost first
+        in line for the size budget."""
+        steps = _steps(tb)
+        pairs = [step for step in steps if not _is_hidden(step.frame)]
+        hidden = len(steps) - len(pairs)
+        kept = _cap(
+            collapse_repeats([(s.frame.f_code, s.lineno) for s in pairs]),
+            self.policy.max_frames,
+        )
         with_locals = len(kept) - self.policy.max_frames_with_locals
         views = [
-            self.frame(*pairs[index], run, repeated, show_locals=position >= with_locals)
-            for position, (index, run, repeated) in enumerate(kept)
+            self.frame(pairs[index], run, repeated, before, show_locals=position >= with_locals)
+            for position, (index, run, repeated, before) in reversed(list(enumerate(kept)))
         ]
+        views.reverse()
         return tuple(views), hidden, max(with_locals, 0)
 
     def frame(
         self,
-        frame: FrameType,
-        summary: traceback.FrameSummary,
+        step: _Step,
         run: int,
         repeated: int,
+        left_out_before: int,
         *,
         show_locals: bool,
     ) -> FrameView:
-        display, is_library = _where(summary.filename)
-        variables = None
+        frame = step.frame
+        filename = frame.f_code.co_filename
+        display, is_library = _where(filename)
+        line = step.lineno
+        source: tuple[SourceLine, ...] = ()
+        variables: list[Variable] | None = None
+        variables_left_out = 0
+        cut = self.room <= 0
+        if not cut:
+            source = self.source(step)
+            self.room -= _FRAME_COST + sum(len(line.text) for line in source)
         if show_locals:
-            names = sorted(frame.f_locals.items(), key=lambda item: item[0])
-            variables = tuple(
-                self.values.variable(name, value)
-                for name, value in names[: self.policy.max_variables]
-                if name != "__traceback_hide__"
+            names = sorted(
+                (item for item in frame.f_locals.items() if item[0] != "__traceback_hide__"),
+                key=lambda item: item[0],
             )
+            variables = []
+            for name, value in names[: self.policy.max_variables]:
+                if self.room <= 0:
+                    cut = True
+                    break
+                variables.append(self.values.variable(name, value))
+                self.room -= len(variables[-1].text) + len(name)
+            variables_left_out = len(names) - len(variables)
         return FrameView(
-            path=safe_text(summary.filename),
+            path=safe_text(filename),
             display_path=display,
-            line=summary.lineno or 0,
+            line=line,
             function=safe_text(frame.f_code.co_qualname),
             module=safe_text(str(frame.f_globals.get("__name__", ""))),
             is_library=is_library,
-            source=self.source(frame, summary),
-            variables=variables,
+            source=source,
+            variables=None if variables is None else tuple(variables),
             repeat_run=run,
             repeated=repeated,
+            editor_url=self.editor.link(filename, line) if self.editor else None,
+            left_out_before=left_out_before,
+            cut=cut,
+            variables_left_out=variables_left_out,
         )
 
-    def source(self, frame: FrameType, summary: traceback.FrameSummary) -> tuple[SourceLine, ...]:
-        lineno = summary.lineno or 0
-        lines = linecache.getlines(summary.filename, frame.f_globals)
+    def source(self, step: _Step) -> tuple[SourceLine, ...]:
+        lineno = step.lineno
+        lines = linecache.getlines(step.frame.f_code.co_filename, step.frame.f_globals)
         if not lines or not 0 < lineno <= len(lines):
             return ()
         context = self.policy.context_lines
@@ -164,12 +213,52 @@ class _Exceptions:
         shown = []
         for number in range(first, min(lineno + context, len(lines)) + 1):
             raw = lines[number - 1].rstrip("\r\n")
-            mark = _mark(raw, summary) if number == lineno else None
+            mark = _mark(raw, step) if number == lineno else None
             text = safe_text(bound(raw, _MAX_SOURCE_CHARS)[0])
             if mark is not None and (text[: mark[1]] != raw[: mark[1]]):
                 mark = None  # escaping shifted the columns: show the line unmarked
             shown.append(SourceLine(number, text, number == lineno, mark))
         return tuple(shown)
+
+
+def shrink(report: ErrorReport) -> ErrorReport:
+    """The report without source, locals or long messages: for a page still over its limit."""
+
+    def lean(exc: ExceptionView | None) -> ExceptionView | None:
+        if exc is None:
+            return None
+        frames = tuple(
+            dataclasses.replace(frame, source=(), variables=None, cut=True) for frame in exc.frames
+        )
+        message, cut = bound(exc.message, _SHORT_MESSAGE)
+        return dataclasses.replace(
+            exc,
+            message=message,
+            message_cut=exc.message_cut or cut,
+            notes=tuple(bound(note, _SHORT_MESSAGE)[0] for note in exc.notes),
+            frames=frames,
+            cause=lean(exc.cause),
+            context=lean(exc.context),
+            members=tuple(m for m in map(lean, exc.members) if m is not None),
+        )
+
+    exception = lean(report.exception)
+    assert exception is not None
+    notice = "This page would have exceeded its size limit: source, locals and long text were cut."
+    return dataclasses.replace(
+        report, exception=exception, request=None, notices=(*report.notices, notice)
+    )
+
+
+def _cap(kept: list[tuple[int, int, int]], limit: int) -> list[tuple[int, int, int, int]]:
+    """At most ``limit`` frames: the outermost few and the innermost rest, the gap counted."""
+    if len(kept) <= limit:
+        return [(*entry, 0) for entry in kept]
+    head = limit // 4
+    gap = len(kept) - limit
+    tail = [(*entry, 0) for entry in kept[head + gap :]]
+    tail[0] = (*tail[0][:3], gap)
+    return [(*entry, 0) for entry in kept[:head]] + tail
 
 
 def _str(exc: BaseException) -> str:
@@ -188,13 +277,36 @@ def _is_hidden(frame: FrameType) -> bool:
     return bool(frame.f_globals.get("__traceback_hide__"))
 
 
-def _mark(line: str, summary: traceback.FrameSummary) -> tuple[int, int] | None:
+class _Step(NamedTuple):
+    """One traceback entry: the frame, its line, and where in its bytecode it stopped."""
+
+    frame: FrameType
+    lineno: int
+    lasti: int
+
+
+def _steps(tb: TracebackType | None) -> list[_Step]:
+    """The traceback's entries, outermost first, without reading any source (cheap for
+    the thousand frames of a RecursionError, most of which collapse)."""
+    steps = []
+    for frame, lineno in traceback.walk_tb(tb):
+        assert tb is not None
+        steps.append(_Step(frame, lineno or 0, tb.tb_lasti))
+        tb = tb.tb_next
+    return steps
+
+
+def _mark(line: str, step: _Step) -> tuple[int, int] | None:
     """The failing expression's character span on its line, from CPython's positions."""
-    start = getattr(summary, "colno", None)
-    end = getattr(summary, "end_colno", None)
-    if start is None or end is None:
+    if step.lasti < 0:
         return None
-    if getattr(summary, "end_lineno", summary.lineno) != summary.lineno:
+    position = next(islice(step.frame.f_code.co_positions(), step.lasti // 2, None), None)
+    if position is None:
+        return None
+    first_line, last_line, start, end = position
+    if start is None or end is None or first_line != step.lineno:
+        return None
+    if last_line != first_line:
         end = len(line.encode("utf-8"))
     encoded = line.encode("utf-8")
     first = len(encoded[:start].decode("utf-8", "replace"))
@@ -206,14 +318,20 @@ def _mark(line: str, summary: traceback.FrameSummary) -> tuple[int, int] | None:
     return first, last
 
 
-def _library_roots() -> tuple[str, ...]:
+def _library_roots() -> tuple[tuple[str, int], ...]:
+    """Folders whose files are library code, each with how much of a path to strip."""
     paths = sysconfig.get_paths()
     roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
     roots.update(getattr(site, "getsitepackages", list)())
-    return tuple(sorted((os.path.join(root, "") for root in roots), key=len, reverse=True))
+    found = [(os.path.join(root, ""), len(os.path.join(root, ""))) for root in roots]
+    # debugpages' own frames are library frames too, shown as debugpages/...
+    package = os.path.dirname(os.path.abspath(__file__))
+    found.append((os.path.join(package, ""), len(os.path.join(os.path.dirname(package), ""))))
+    return tuple(sorted(found, key=lambda root: len(root[0]), reverse=True))
 
 
 _ROOTS = _library_roots()
+_DEMO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo.py")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -221,9 +339,11 @@ def _where(path: str) -> tuple[str, bool]:
     """How to show a file's path, and whether it belongs to a library."""
     if path.startswith("<frozen "):
         return safe_text(path), True
-    for root in _ROOTS:
+    if path == _DEMO:  # the demo stands for an application, though shipped in debugpages
+        return safe_text(os.path.join("debugpages", "demo.py")), False
+    for root, strip in _ROOTS:
         if path.startswith(root):
-            return safe_text(path[len(root) :]), True
+            return safe_text(path[strip:]), True
     cwd = os.path.join(os.getcwd(), "")
     if path.startswith(cwd):
         return safe_text(path[len(cwd) :]), False

@@ -48,6 +48,14 @@ class FrameView:
     """When this frame ends a collapsed run: how many frames the run holds."""
     repeated: int = 0
     """When this frame ends a collapsed run: how many more times the run repeated."""
+    editor_url: str | None = None
+    """A link that opens this file at this line in the developer's editor, when configured."""
+    left_out_before: int = 0
+    """How many frames just before this one were left out to keep the page small."""
+    cut: bool = False
+    """Source or locals were left out because the page reached its size limit."""
+    variables_left_out: int = 0
+    """Locals not shown: beyond the per-frame cap, or past the page's size limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +84,28 @@ class ExceptionView:
         if self.module in ("builtins", "__main__", ""):
             return self.type_name
         return f"{self.module}.{self.type_name}"
+
+    @property
+    def frame_groups(self) -> tuple[tuple[bool, tuple[FrameView, ...]], ...]:
+        """The frames in runs: ``(True, frames)`` for library frames the application trace
+        folds away, ``(False, frames)`` for the rest. The innermost frame is never folded."""
+        groups: list[tuple[bool, list[FrameView]]] = []
+        last = len(self.frames) - 1
+        for index, frame in enumerate(self.frames):
+            foldable = frame.is_library and index != last
+            if not groups or groups[-1][0] != foldable:
+                groups.append((foldable, []))
+            groups[-1][1].append(frame)
+        return tuple((foldable, tuple(frames)) for foldable, frames in groups)
+
+    @property
+    def has_application_frames(self) -> bool:
+        """Whether this exception, its chain or its members hold a frame of the application."""
+        return any(
+            any(not frame.is_library for frame in exc.frames)
+            or any(member.has_application_frames for member in exc.members)
+            for exc, _ in self.chain
+        )
 
     @property
     def chain(self) -> tuple[tuple[ExceptionView, str | None], ...]:

@@ -91,6 +91,11 @@ class Policy:
     max_variables: int = 100
     max_group_members: int = 15
     max_chain: int = 20
+    max_frames: int = 200
+    """Frames shown per exception after collapsing repeats: the outermost quarter, the
+    innermost rest, and the count of those in between."""
+    max_page_bytes: int = 1_000_000
+    """The traceback page's size limit; what is cut to keep under it says so."""
     repr_budget: float = 0.25
     """Seconds of repr work per page; values still waiting when it runs out say so."""
     sensitive: tuple[str, ...] = DEFAULT_SENSITIVE
@@ -105,8 +110,11 @@ class Policy:
         return self._sensitive_re.search(name) is not None
 
     def text(self, value: str, limit: int | None = None) -> tuple[str, bool]:
-        """Escape and bound a string for display."""
-        return bound(safe_text(value), self.max_value_chars if limit is None else limit)
+        """Escape and bound a string for display (cut first, so a huge string costs little)."""
+        limit = self.max_value_chars if limit is None else limit
+        if len(value) <= limit:
+            return bound(safe_text(value), limit)
+        return f"{safe_text(value[:limit])[:limit]} … ({len(value):,} characters in all)", True
 
     def field(self, name: str, value: str) -> Variable:
         """A request field (query, form, header): masked by name, else escaped and bounded."""

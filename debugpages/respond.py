@@ -8,6 +8,7 @@ status line, headers and body. Adapters only translate that to their protocol.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import secrets
@@ -20,11 +21,12 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException
 
-from .capture import capture
+from .capture import capture, shrink
 from .choose import HTML, TEXT, Format, choose_format, template_names
+from .editor import Editor, editor_from_env
 from .model import ErrorReport, Page
 from .policy import Policy
-from .render import Renderer
+from .render import Renderer, minimal_page
 from .switch import Mode
 from .tracing import current_trace_id, record
 
@@ -70,9 +72,11 @@ class Engine:
         mode: Mode,
         template_dirs: Sequence[str | os.PathLike[str]] = (),
         policy: Policy | None = None,
+        editor: Editor | None = None,
     ) -> None:
         self.mode = mode
         self.policy = policy or Policy()
+        self.editor = editor if editor is not None else editor_from_env()
         self.renderer = Renderer(template_dirs, auto_reload=mode is not Mode.OFF)
 
     def reply(self, exc: Exception, environ: Mapping[str, Any]) -> Reply:
@@ -104,7 +108,7 @@ class Engine:
         error: ErrorReport | None = None
         if self.mode is not Mode.OFF and code >= 500:
             try:
-                error = capture(exc, environ, self.policy)
+                error = capture(exc, environ, self.policy, self.editor)
             except Exception:
                 log.exception("debugpages: capturing failed (reference %s)", reference)
         description = None
@@ -124,10 +128,22 @@ class Engine:
         )
 
     def render(self, page: Page, fmt: Format, nonce: str) -> str:
-        """The body, in the given format."""
+        """The body, in the given format, under the policy's size limit."""
+        body = self._render(page, fmt, nonce, with_text=True)
+        if page.error is None or len(body.encode("utf-8", "replace")) <= self.policy.max_page_bytes:
+            return body
+        # Over the limit despite the capture's budget (escaping, wide characters): first
+        # the plain-text copy goes, then the source and locals; each cut is said on the page.
+        for attempt in (page, dataclasses.replace(page, error=shrink(page.error))):
+            body = self._render(attempt, fmt, nonce, with_text=False)
+            if len(body.encode("utf-8", "replace")) <= self.policy.max_page_bytes:
+                return body
+        return minimal_page(page, template_names(Mode(page.mode), page.status, fmt)[0])
+
+    def _render(self, page: Page, fmt: Format, nonce: str, *, with_text: bool) -> str:
         mode = Mode(page.mode) if page.error is not None else Mode.OFF
-        context: dict[str, Any] = {"page": page, "nonce": nonce}
-        if page.error is not None and fmt is HTML:
+        context: dict[str, Any] = {"page": page, "nonce": nonce, "traceback_text": None}
+        if page.error is not None and fmt is HTML and with_text:
             context["traceback_text"] = self.renderer.render(
                 template_names(mode, page.status, TEXT), context
             )

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from .editor import Editor
 from .policy import Policy
 from .respond import Engine, is_passthrough, new_reference, report_log
 from .switch import Mode, resolve_mode
@@ -40,7 +41,8 @@ class ErrorPages:
     """WSGI middleware that turns unhandled exceptions into the page of the chosen mode.
 
     ``mode`` beats the ``DEBUGPAGES`` environment variable, which beats ``default``
-    (``off`` for the library; the development server passes ``on``).
+    (``off`` for the library; the development server passes ``on``). ``editor`` beats
+    ``DEBUGPAGES_EDITOR`` and ``DEBUGPAGES_PATH_MAP``.
     """
 
     def __init__(
@@ -50,11 +52,12 @@ class ErrorPages:
         *,
         template_dirs: Sequence[str | os.PathLike[str]] = (),
         policy: Policy | None = None,
+        editor: Editor | None = None,
         default: Mode = Mode.OFF,
     ) -> None:
         chosen, source = resolve_mode(mode, default=default)
         self.app = app
-        self.engine = Engine(chosen, template_dirs, policy)
+        self.engine = Engine(chosen, template_dirs, policy, editor)
         level = logging.INFO if chosen is Mode.OFF else logging.WARNING
         log.log(level, "debugpages: mode %s (from %s)", chosen.value, source)
 

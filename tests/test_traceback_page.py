@@ -1,0 +1,567 @@
+"""The traceback page: on the model the capture step builds, and on the page sent."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from werkzeug.test import Client
+
+from debugpages import ConfigurationError, Editor, ErrorPages, Policy
+from debugpages.capture import capture
+from debugpages.editor import PRESETS, editor_from_env, parse_path_map
+from debugpages.model import ErrorReport, ExceptionView, FrameView
+
+from . import apps
+
+HTML = {"Accept": "text/html"}
+TEXT = {"Accept": "text/plain"}
+
+
+def report_of(fail: Callable[[], object], policy: Policy | None = None, **kw: Any) -> ErrorReport:
+    """The model for what ``fail`` raises, with no request."""
+    try:
+        fail()
+    except Exception as exc:
+        return capture(exc, None, policy or Policy(), **kw)
+    raise AssertionError("expected an exception")
+
+
+def page_of(fail: Callable[[], object], headers: dict[str, str] = HTML, **kw: Any) -> str:
+    """The page sent for what ``fail`` raises, in ``on`` mode, through a real WSGI call."""
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        fail()
+        return []
+
+    response = Client(ErrorPages(app, mode="on", **kw)).get("/", headers=headers)
+    assert response.status_code == 500
+    return response.get_data(as_text=True)
+
+
+def frames_of(report: ErrorReport) -> list[FrameView]:
+    return list(report.exception.frames)
+
+
+# --- frames ---------------------------------------------------------------------------
+
+
+class Basket:
+    def total(self) -> float:
+        return sum(float(price) for price in ["1", "two"])
+
+
+def test_a_frame_shows_its_short_path_full_path_line_qualified_function_and_module() -> None:
+    frame = frames_of(report_of(lambda: Basket().total()))[-2]
+    assert frame.function == "Basket.total"
+    assert frame.module == "tests.test_traceback_page"
+    assert frame.display_path == "tests/test_traceback_page.py"
+    assert frame.path.endswith("/tests/test_traceback_page.py")
+    assert frame.path.startswith("/")
+    assert not frame.is_library
+    page = page_of(lambda: Basket().total())
+    assert f'<code class="path" title="{frame.path}">tests/test_traceback_page.py</code>' in page
+    assert "in <code>Basket.total</code>" in page
+    assert '<span class="module muted">tests.test_traceback_page</span>' in page
+
+
+def test_library_frames_are_marked_and_collapsed_and_application_frames_open() -> None:
+    report = report_of(lambda: json.loads("{"))
+    frames = frames_of(report)
+    assert [f.is_library for f in frames] == [False, False, True, True, True]
+    assert frames[2].display_path == "json/__init__.py"
+    page = page_of(lambda: json.loads("{"))
+    assert page.count('<details class="frame app" open>') == 2
+    assert page.count('<details class="frame library">') == 3
+    assert "2 library frames folded away" in page  # the innermost one is never folded
+    assert '<input type="radio" name="trace" id="trace-app" class="view" checked>' in page
+
+
+def test_debugpages_own_frames_count_as_library_code() -> None:
+    from debugpages import switch
+
+    frames = frames_of(report_of(lambda: switch.resolve_mode("sometimes")))
+    assert frames[-1].display_path == "debugpages/switch.py"
+    assert frames[-1].is_library
+
+
+def test_with_only_library_frames_the_full_trace_is_shown_first() -> None:
+    exc = report_of(lambda: json.loads("{")).exception
+    library_only = ExceptionView("E", "m", "x", frames=exc.frames[2:])
+    assert library_only.has_application_frames is False
+    assert exc.has_application_frames is True
+
+
+def test_frames_marked_with_traceback_hide_are_left_out_and_counted() -> None:
+    def hidden_helper() -> None:
+        __traceback_hide__ = True
+        int("x")
+
+    report = report_of(hidden_helper)
+    assert "hidden_helper" not in [f.function.rsplit(".", 1)[-1] for f in frames_of(report)]
+    assert report.exception.hidden_frames == 1
+    # through ErrorPages, its own __call__ is hidden too
+    assert "2 frames hidden by <code>__traceback_hide__</code>." in page_of(hidden_helper)
+
+
+def test_source_has_five_lines_each_side_and_context_is_configurable() -> None:
+    default = frames_of(report_of(lambda: Basket().total()))[-2]
+    assert len(default.source) == 11
+    assert [line.current for line in default.source].index(True) == 5
+    three = frames_of(report_of(lambda: Basket().total(), Policy(context_lines=1)))[-2]
+    assert len(three.source) == 3
+    assert three.source[1].current
+    assert "return sum(" in three.source[1].text
+    page = page_of(lambda: Basket().total(), policy=Policy(context_lines=0))
+    assert page.count('<span class="line current">') == page.count('<span class="line')
+
+
+def test_the_failing_expression_is_marked_from_column_positions() -> None:
+    frame = frames_of(report_of(lambda: Basket().total()))[-1]
+    line = next(line for line in frame.source if line.current)
+    assert line.mark is not None
+    assert line.text[line.mark[0] : line.mark[1]] == "float(price)"
+    assert "<mark>float(price)</mark>" in page_of(lambda: Basket().total())
+
+
+def test_a_frame_without_source_says_so() -> None:
+    code = compile("def generated():\n    return 1 / 0\n", "<generated>", "exec")
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    frame = frames_of(report_of(namespace["generated"]))[-1]
+    assert frame.source == ()
+    assert frame.display_path == "<generated>"
+    assert "No source code is available for this frame." in page_of(namespace["generated"])
+
+
+def countdown(n: int) -> int:
+    return countdown(n - 1) + 1
+
+
+def ping(n: int) -> int:
+    return pong(n)
+
+
+def pong(n: int) -> int:
+    return ping(n - 1)
+
+
+def test_recursion_collapses_like_cpython_and_the_page_stays_small() -> None:
+    frames = frames_of(report_of(lambda: countdown(10)))
+    repeated = [f for f in frames if f.repeated]
+    assert len(repeated) == 1
+    assert repeated[0].repeat_run == 1
+    assert repeated[0].repeated > 900
+    assert len(frames) < 10
+    html = page_of(lambda: countdown(10))
+    assert re.search(r"\[Previous frame repeated [\d,]+ more times\]", html)
+    assert len(html.encode()) < 100_000
+    text = page_of(lambda: countdown(10), TEXT)
+    assert re.search(r"  \[Previous frame repeated \d+ more times\]\n", text)
+
+
+def test_a_run_of_two_frames_is_counted_as_such() -> None:
+    frames = frames_of(report_of(lambda: ping(10)))
+    run = next(f for f in frames if f.repeated)
+    assert run.repeat_run == 2
+    assert re.search(r"\[Previous 2 frames repeated [\d,]+ more times\]", page_of(lambda: ping(10)))
+
+
+def test_over_the_frame_cap_the_outermost_and_innermost_frames_stay_and_the_gap_is_counted() -> (
+    None
+):
+    frames = frames_of(report_of(lambda: Basket().total(), Policy(max_frames=2)))
+    # report_of, the lambda, total, <genexpr>: the outer two go
+    assert [f.function.rsplit(".", 1)[-1] for f in frames] == ["total", "<genexpr>"]
+    assert frames[0].left_out_before == 2
+    page = page_of(lambda: Basket().total(), policy=Policy(max_frames=3))
+    assert "… 2 frames cut here to keep the page small …" in page
+
+
+# --- values ---------------------------------------------------------------------------
+
+
+def fails_with(**local_values: Any) -> Callable[[], None]:
+    def holder() -> None:
+        values = local_values  # noqa: F841 -- shown on the page
+        raise RuntimeError("with locals")
+
+    return holder
+
+
+def locals_of(report: ErrorReport) -> dict[str, str]:
+    return {v.name: v.text for v in frames_of(report)[-1].variables or ()}
+
+
+def test_huge_locals_are_cut_with_their_size_and_the_page_stays_small() -> None:
+    big = "x" * 5_000_000
+    many = list(range(1_000_000))
+
+    def huge() -> None:
+        text, numbers = big, many  # noqa: F841
+        raise RuntimeError("huge locals")
+
+    shown = locals_of(report_of(huge))
+    assert shown["text"].endswith("… (5,000,000 characters in all)")
+    assert "more items]" in shown["numbers"]
+    assert re.search(r"… 999,\d{3} more items", shown["numbers"])
+    page = page_of(huge)
+    assert len(page.encode()) < 256_000
+    assert "5,000,000 characters in all" in page
+
+
+class Evil:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        if self.kind == "raises":
+            raise RuntimeError("no repr for you")
+        if self.kind == "huge":
+            return "E" * 3_000_000
+        return "fine"
+
+
+class AttributeBomb:
+    def __getattribute__(self, name: str) -> Any:
+        raise RuntimeError(f"no attribute {name}")
+
+
+class BadStr(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("str exploded")
+
+
+def test_evil_values_never_break_the_page() -> None:
+    loop: list[Any] = [1]
+    loop.append(loop)
+    cyclic: dict[str, Any] = {}
+    cyclic["me"] = cyclic
+
+    def evil() -> None:
+        raising, huge, bomb = Evil("raises"), Evil("huge"), AttributeBomb()  # noqa: F841
+        me, mine = loop, cyclic  # noqa: F841
+        raise ValueError("evil locals")
+
+    shown = locals_of(report_of(evil))
+    assert shown["raising"] == "<repr failed: RuntimeError: no repr for you>"
+    assert shown["huge"].endswith("(3,000,000 characters in all)")
+    assert len(shown["huge"]) < 3000
+    assert shown["me"].startswith("[1, [1, ")  # cut at the depth limit, never endless
+    assert shown["mine"].startswith("{'me': {'me': ")
+    assert "bomb" in shown
+    page = page_of(evil)
+    assert "&lt;repr failed: RuntimeError: no repr for you&gt;" in page
+
+
+def test_an_exception_whose_str_raises_still_gets_a_page_naming_its_type() -> None:
+    def fail() -> None:
+        raise BadStr()
+
+    assert report_of(fail).exception.message == "<str() failed: RuntimeError>"
+    page = page_of(fail)
+    assert '<h1 class="type">BadStr</h1>' in page
+
+
+class Counted:
+    calls = 0
+
+    def __repr__(self) -> str:
+        Counted.calls += 1
+        return "<Counted>"
+
+
+def first(value: object) -> None:
+    second(value)
+
+
+def second(value: object) -> None:
+    third(value)
+
+
+def third(value: object) -> None:
+    raise RuntimeError("at the bottom")
+
+
+def test_each_object_is_represented_once_however_many_frames_hold_it() -> None:
+    Counted.calls = 0
+    shared = Counted()
+    report = report_of(lambda: first(shared))
+    shown = [v for f in frames_of(report) for v in f.variables or () if v.name == "value"]
+    assert len(shown) == 3
+    assert Counted.calls == 1
+
+
+def holds_a_value() -> None:
+    kept = Counted()  # noqa: F841 -- in a frame past the innermost three
+    first(None)
+
+
+def test_values_of_frames_whose_locals_are_not_shown_are_never_represented() -> None:
+    Counted.calls = 0
+    report = report_of(holds_a_value, Policy(max_frames_with_locals=3))
+    assert Counted.calls == 0
+    assert report.exception.frames_without_locals == 2  # report_of's frame and holds_a_value
+    assert frames_of(report)[1].variables is None
+
+
+class Slow:
+    def __repr__(self) -> str:
+        time.sleep(0.05)
+        return "<Slow>"
+
+
+def test_values_still_waiting_when_the_repr_budget_runs_out_say_so() -> None:
+    def slow() -> None:
+        a, b, c = Slow(), Slow(), Slow()  # noqa: F841
+        raise RuntimeError("slow reprs")
+
+    report = report_of(slow, Policy(repr_budget=0.01))
+    shown = locals_of(report)
+    assert shown["a"] == "<Slow>"
+    assert shown["b"] == shown["c"] == "<not shown: the time budget for values ran out>"
+    assert any("time budget" in notice for notice in report.notices)
+
+
+def test_lone_surrogates_nul_and_controls_are_shown_escaped() -> None:
+    def fail() -> None:
+        name = "bad\udcff\x00name"  # noqa: F841
+        raise ValueError("surrogate \ud800 and NUL \x00 and bell \x07")
+
+    report = report_of(fail)
+    assert report.exception.message == "surrogate \\ud800 and NUL \\x00 and bell \\x07"
+    page = page_of(fail)
+    assert "surrogate \\ud800 and NUL \\x00" in page
+    page.encode("utf-8")  # nothing unencodable reached the page
+
+
+@settings(max_examples=40, deadline=None)
+@given(message=st.text(), value=st.text())
+def test_any_message_and_value_give_a_page(message: str, value: str) -> None:
+    def fail() -> None:
+        local = value  # noqa: F841
+        raise ValueError(message)
+
+    report = report_of(fail)
+    assert locals_of(report)["local"]
+    page = page_of(fail)
+    page.encode("utf-8")
+    assert "ValueError" in page
+
+
+# --- size -----------------------------------------------------------------------------
+
+
+def test_a_one_megabyte_message_is_cut_and_says_its_length() -> None:
+    def fail() -> None:
+        raise ValueError("m" * 1_048_576)
+
+    exc = report_of(fail).exception
+    assert exc.message_cut
+    assert exc.message.endswith("… (1,048,576 characters in all)")
+    page = page_of(fail)
+    assert len(page.encode()) < 100_000
+    assert "1,048,576 characters in all" in page
+
+
+_HEAVY = "\n".join(
+    ["def heavy(n, fail):"]
+    + [f"    v{i} = '\"' * 2000 + str(n)" for i in range(100)]
+    + ["    return fail(n)"]
+)
+
+
+def heavy_chain(n: int) -> None:
+    """60 chained exceptions, each raised under a frame with 100 long values to escape."""
+    namespace: dict[str, Any] = {}
+    exec(compile(_HEAVY, "<heavy>", "exec"), namespace)
+
+    def fail(k: int) -> None:
+        if k == 0:
+            raise ValueError('"' * 8000)
+        try:
+            namespace["heavy"](k - 1, fail)
+        except ValueError as exc:
+            raise ValueError(f"level {k} " + '"' * 8000) from exc
+
+    namespace["heavy"](n, fail)
+
+
+@pytest.mark.parametrize("headers", [HTML, TEXT, {"Accept": "application/json"}])
+def test_no_page_exceeds_one_megabyte_and_the_cuts_say_so(headers: dict[str, str]) -> None:
+    policy = Policy(max_frames_with_locals=200, max_chain=100)
+    page = page_of(lambda: heavy_chain(60), headers, policy=policy)
+    assert len(page.encode()) <= 1_000_000
+    assert "size limit" in page
+    unlimited = Policy(max_frames_with_locals=200, max_chain=100, max_page_bytes=10**9)
+    assert len(page_of(lambda: heavy_chain(60), headers, policy=unlimited).encode()) > 1_000_000
+
+
+def test_the_page_size_limit_is_the_policys() -> None:
+    page = page_of(lambda: heavy_chain(3), policy=Policy(max_page_bytes=60_000))
+    assert len(page.encode()) <= 60_000
+    assert "size limit" in page
+
+
+def test_many_group_members_are_capped_and_counted() -> None:
+    def fail() -> None:
+        raise ExceptionGroup("many", [ValueError(str(i)) for i in range(40)])
+
+    exc = report_of(fail).exception
+    assert len(exc.members) == 15
+    assert exc.members_left_out == 25
+    assert "… and 25 more sub-exceptions, not shown." in page_of(fail)
+
+
+# --- exceptions -----------------------------------------------------------------------
+
+
+def test_chain_groups_and_notes_are_in_the_model() -> None:
+    try:
+        apps.group({}, lambda *a: None)
+    except ExceptionGroup as group:
+        exc = capture(group, None, Policy()).exception
+    assert exc.type_name == "ExceptionGroup"
+    assert [m.type_name for m in exc.members] == ["ValueError", "ExceptionGroup"]
+    assert exc.members[0].notes == ("a note on the first member",)
+    assert exc.members[1].members[0].message == "deep member"
+    try:
+        apps.chained({}, lambda *a: None)
+    except RuntimeError as error:
+        chained = capture(error, None, Policy()).exception
+    assert [(e.type_name, how) for e, how in chained.chain] == [
+        ("KeyError", "context"),
+        ("ValueError", "cause"),
+        ("RuntimeError", None),
+    ]
+
+
+def test_notes_are_shown_under_their_exception() -> None:
+    def fail() -> None:
+        error = KeyError("basket")
+        error.add_note("while pricing <the basket>")
+        raise error
+
+    page = page_of(fail)
+    raised = page.index('<h3 class="raised">')
+    assert page.index('<ul class="notes"><li><pre>while pricing &lt;the basket&gt;') > raised
+
+
+# --- the header -----------------------------------------------------------------------
+
+
+def test_the_header_shows_type_message_reference_mode_time_and_versions() -> None:
+    response = Client(ErrorPages(apps.plain, mode="on")).get("/", headers=HTML)
+    page = response.get_data(as_text=True)
+    header = page[page.index('<header class="page">') : page.index("</header>")]
+    assert '<h1 class="type">ValueError</h1>' in header
+    assert "could not convert string to float" in header
+    assert re.search(r'Reference <code class="reference">[\w-]{16}</code>', header)
+    assert "Mode on" in header
+    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT', header)
+    assert f"Python {sys.version.split()[0]}" in header
+    for package in ("werkzeug", "debugpages"):
+        assert re.search(rf"<li>{package} \d+\.\d+", header)
+
+
+def test_the_page_has_landmarks_and_loads_nothing_from_elsewhere() -> None:
+    page = page_of(lambda: Basket().total())
+    for landmark in (
+        '<header class="page">',
+        "<main>",
+        "<footer>",
+        '<nav aria-label="On this page">',
+    ):
+        assert landmark in page
+    assert "prefers-color-scheme:dark" in page
+    assert "@media print" in page
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    assert "@import" not in page
+    assert "url(" not in page
+
+
+# --- editor links and path maps -------------------------------------------------------
+
+
+def test_editor_presets_make_links_to_the_file_and_line() -> None:
+    frame = frames_of(report_of(lambda: Basket().total(), editor=Editor("vscode")))[-2]
+    assert frame.editor_url == f"vscode://file{frame.path}:{frame.line}"
+    assert 'href="vscode://file' in page_of(lambda: Basket().total(), editor=Editor("vscode"))
+    for name, pattern in PRESETS.items():
+        link = Editor(name).link("/srv/app/views.py", 12)
+        assert link == pattern.format(path="/srv/app/views.py", line=12)
+
+
+def test_an_editor_url_pattern_and_a_path_map_rewrite_container_paths() -> None:
+    editor = Editor(
+        "https://editor.example/open?f={path}&l={line}",
+        path_map=parse_path_map("/app=/home/me/project, /app/vendor=/home/me/vendor"),
+    )
+    assert editor.link("/app/shop/views.py", 7) == (
+        "https://editor.example/open?f=/home/me/project/shop/views.py&l=7"
+    )
+    assert editor.link("/app/vendor/lib.py", 1) == (
+        "https://editor.example/open?f=/home/me/vendor/lib.py&l=1"
+    )
+    assert (
+        editor.link("/application/x.py", 1) == "https://editor.example/open?f=/application/x.py&l=1"
+    )
+    assert editor.link("<string>", 1) is None
+    assert (
+        editor.link("/app/a b.py", 3)
+        == "https://editor.example/open?f=/home/me/project/a%20b.py&l=3"
+    )
+
+
+def test_editor_links_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = apps.__file__.rsplit("/tests/", 1)[0]
+    monkeypatch.setenv("DEBUGPAGES_EDITOR", "vscode")
+    monkeypatch.setenv("DEBUGPAGES_PATH_MAP", f"{root}=/home/me/shop")
+    page = Client(ErrorPages(apps.plain, mode="on")).get("/", headers=HTML).get_data(as_text=True)
+    assert 'href="vscode://file/home/me/shop/tests/apps.py:20"' in page
+    assert ">open in editor</a>" in page
+    monkeypatch.delenv("DEBUGPAGES_EDITOR")
+    assert editor_from_env() is None
+    page = Client(ErrorPages(apps.plain, mode="on")).get("/", headers=HTML).get_data(as_text=True)
+    assert "open in editor" not in page
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "javascript:alert(1)//{path}{line}",
+        "JavaScript:alert('{path}')",
+        "java\tscript:alert({line})//{path}",
+        " javascript:{path}",
+        "data:text/html,{path}",
+        "{path}:{line}",
+        "//evil.example/{path}",
+        "file://{path}",
+        "vbscript:{path}",
+        "https://x/{path}/{0}",
+        "https://x/{line}",
+        "sometext",
+    ],
+)
+def test_editor_patterns_other_than_http_and_the_presets_schemes_are_refused(
+    pattern: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ConfigurationError, match="DEBUGPAGES_EDITOR"):
+        Editor(pattern)
+    monkeypatch.setenv("DEBUGPAGES_EDITOR", pattern)
+    with pytest.raises(ConfigurationError):
+        ErrorPages(apps.plain, mode="on")
+
+
+def test_a_malformed_path_map_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEBUGPAGES_EDITOR", "vscode")
+    monkeypatch.setenv("DEBUGPAGES_PATH_MAP", "/app:/home/me")
+    with pytest.raises(ConfigurationError, match="DEBUGPAGES_PATH_MAP"):
+        ErrorPages(apps.plain, mode="on")
