@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 import sys
@@ -12,15 +13,22 @@ from typing import Any
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import got_request_exception
-from django.test import Client, override_settings
+from django.test import AsyncClient, Client, override_settings
 
 from debugpages import ConfigurationError, Mode
 from debugpages.django import ErrorPagesMiddleware
 
 from . import django_site  # noqa: F401  (configures Django: settings, URLs)
 from .conftest import fetch
-from .servers import running
-from .test_flask import MODES, TEXT, Records, assert_page_of_mode, errors, logged_references
+from .frameworks import (
+    MODES,
+    TEXT,
+    Records,
+    assert_page_of_mode,
+    errors,
+    logged_references,
+    running,
+)
 
 DJANGOS_OWN = [
     ("/missing", 404, "the project's own 404 page"),
@@ -58,6 +66,17 @@ def test_unhandled_exception_gets_the_page_of_the_mode(mode: str, records: Recor
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     [record] = errors(records)
     assert record.reference in text  # type: ignore[attr-defined]
+
+
+def test_under_asgi_the_page_still_shows_the_request() -> None:
+    async def get() -> Any:
+        with override_settings(DEBUGPAGES={"MODE": "on"}):
+            return await AsyncClient(raise_request_exception=False).get("/fail", headers=TEXT)
+
+    response = asyncio.run(get())
+    assert response.status_code == 500
+    assert "two euros" in response.content.decode()
+    assert "http://testserver/fail" in response.content.decode()
 
 
 def test_exception_is_logged_once_by_debugpages_not_by_django(

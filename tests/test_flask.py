@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -18,35 +17,15 @@ from debugpages import ConfigurationError, ErrorPages, Mode
 
 from .conftest import fetch
 from .flask_site import create_app
-from .servers import running
-
-MODES = ["off", "on", "legacy-200"]
-TEXT = {"Accept": "text/plain"}
-Records = Callable[[], list[logging.LogRecord]]
-
-
-def errors(records: Records) -> list[logging.LogRecord]:
-    return [r for r in records() if r.levelno >= logging.ERROR]
-
-
-def assert_page_of_mode(mode: str, status: int, reason: str, body: str) -> None:
-    """The page ``mode`` promises for the ValueError of ``/fail``."""
-    if mode == "off":
-        assert (status, reason) == (500, "Internal Server Error")
-        assert "two euros" not in body
-        assert "tomato-1234" not in body
-        assert "parse_price" not in body
-    else:
-        expected = (200, "OK") if mode == "legacy-200" else (500, "Internal Server Error")
-        assert (status, reason) == expected
-        assert "ValueError: could not convert string to float: 'two euros'" in body
-        assert "tomato-1234" in body  # a local of the failing frame
-        assert "parse_price" in body  # the failing frame
-
-
-def logged_references(output: str) -> list[str]:
-    """The references of the ERROR lines debugpages wrote to the server's output."""
-    return re.findall(r"^\w+ on GET \S+ \(reference ([\w-]+)\)$", output, re.MULTILINE)
+from .frameworks import (
+    MODES,
+    TEXT,
+    Records,
+    assert_page_of_mode,
+    errors,
+    logged_references,
+    running,
+)
 
 
 def test_importing_debugpages_needs_neither_flask_nor_django() -> None:
@@ -125,6 +104,27 @@ def test_an_http_error_without_a_handler_gets_debugpages_page_for_its_status(
     assert unrouted.status == "404 Not Found"
     assert unrouted.headers["Cache-Control"] == "no-store"
     assert [r.levelno for r in records() if r.getMessage().startswith("404")] == [logging.INFO] * 2
+
+
+def test_a_wrong_method_keeps_its_allow_header() -> None:
+    response = create_app("off").test_client().post("/ok", headers=TEXT)
+    assert response.status == "405 Method Not Allowed"
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert response.headers["X-Robots-Tag"] == "noindex"  # debugpages' page
+
+
+def test_an_errorhandler_for_500_still_answers_abort_500_but_not_a_crash() -> None:
+    app = create_app("on")
+
+    @app.errorhandler(500)
+    def ours(exc: Exception) -> tuple[str, int]:
+        return "the app's 500 page", 500
+
+    client = app.test_client()
+    assert client.get("/abort/500").text == "the app's 500 page"
+    crash = client.get("/fail", headers=TEXT)
+    assert crash.status_code == 500
+    assert "ValueError" in crash.text
 
 
 def test_a_head_request_gets_headers_and_no_body() -> None:

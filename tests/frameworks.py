@@ -1,19 +1,51 @@
-"""Real servers in their own process (gunicorn, ``flask run``) on 127.0.0.1, bounded waits."""
+"""What the framework tests share: the expected pages, and real servers in their own process.
+
+gunicorn and ``flask run`` listen on 127.0.0.1; every wait is bounded.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
+MODES = ["off", "on", "legacy-200"]
+TEXT = {"Accept": "text/plain"}
+Records = Callable[[], list[logging.LogRecord]]
+
+
+def errors(records: Records) -> list[logging.LogRecord]:
+    return [r for r in records() if r.levelno >= logging.ERROR]
+
+
+def assert_page_of_mode(mode: str, status: int, reason: str, body: str) -> None:
+    """The page ``mode`` promises for the ValueError of ``/fail``."""
+    if mode == "off":
+        assert (status, reason) == (500, "Internal Server Error")
+        assert "two euros" not in body
+        assert "tomato-1234" not in body
+        assert "parse_price" not in body
+    else:
+        expected = (200, "OK") if mode == "legacy-200" else (500, "Internal Server Error")
+        assert (status, reason) == expected
+        assert "ValueError: could not convert string to float: 'two euros'" in body
+        assert "tomato-1234" in body  # a local of the failing frame
+        assert "parse_price" in body  # the failing frame
+
+
+def logged_references(output: str) -> list[str]:
+    """The references of the ERROR lines debugpages wrote to the server's output."""
+    return re.findall(r"^\w+ on GET \S+ \(reference ([\w-]+)\)$", output, re.MULTILINE)
 
 
 @dataclass
