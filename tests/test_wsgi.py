@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import time
 from collections.abc import Callable, Iterable
 
 import pytest
@@ -13,6 +14,16 @@ from debugpages import ErrorPages
 
 from . import apps
 from .conftest import fetch
+
+
+def eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
+    """The server thread closes the body just after sending it: give it a moment."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt(), SystemExit(3), GeneratorExit()])
@@ -53,7 +64,7 @@ def test_failure_while_iterating_before_any_byte_still_gets_the_page(
     fetched = fetch(serve(ErrorPages(apps.streaming(body), mode="on")), "/")
     assert fetched.status == 500
     assert "RuntimeError: failed in the body" in fetched.text
-    assert body.closed
+    assert eventually(lambda: body.closed)
 
 
 def test_failure_after_body_bytes_lets_the_server_end_the_connection(
@@ -68,7 +79,7 @@ def test_failure_after_body_bytes_lets_the_server_end_the_connection(
     else:
         assert fetched.status == 200  # the status could no longer change...
         assert "failed mid-body" not in fetched.text  # ...and no page was appended to the body
-    assert body.closed
+    assert eventually(lambda: body.closed)
     errors = [r for r in records() if r.levelno == logging.ERROR and r.exc_info]
     assert len(errors) == 1
     assert "already started" in errors[0].getMessage()
