@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from .switch import Mode
-
 
 @dataclass(frozen=True, slots=True)
 class Format:
@@ -44,11 +42,13 @@ def choose_format(accept: str | None) -> Format:
     return _OFFERS[best] if best is not None else TEXT
 
 
-def template_names(mode: Mode, status: int, fmt: Format) -> tuple[str, ...]:
-    """The templates to try, most specific first."""
+def template_names(status: int, fmt: Format, *, traceback: bool = False) -> tuple[str, ...]:
+    """The templates to try, most specific first: ``404.html`` before ``error.html``.
+
+    The render step looks in the user's folders before the built-in ones, so a user's
+    ``error.html`` serves a 404 even though the built-in set may have a ``404.html``.
+    """
     ext = fmt.extension
-    if mode is not Mode.OFF and status >= 500:
+    if traceback:
         return (f"traceback.{ext}",)
-    if status == 500:
-        return (f"500.{ext}",)
     return (f"{status}.{ext}", f"error.{ext}")

@@ -141,6 +141,12 @@ class Page:
     """Set in ``legacy-200``: the status line the page would have had."""
     description: str | None = None
     """For HTTP errors: the message the application meant for the user."""
+    http_error: bool = False
+    """An HTTP error sent on purpose (``HTTPException``, ``SERVER_RETURN``, an empty error
+    response): the page for its status, never the traceback page; ``error``, when set,
+    says where it was raised."""
+    unknown_status: bool = False
+    """The status is a code HTTP does not define (``599``): the page says so."""
 
     @property
     def instance(self) -> str:
