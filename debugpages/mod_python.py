@@ -165,7 +165,7 @@ def outcome(exc: SERVER_RETURN) -> Outcome:
     if not isinstance(result, int) or isinstance(result, bool):
         return _mistake(exc, _SHAPE)
     if isinstance(status, str):
-        code = int(result) if 100 <= result <= 599 else "status"
+        code = int(result) if 200 <= result <= 599 else "status"
         return _mistake(exc, _REASON_PHRASE.format(code=code, text=status))
     if status is None or status == 0:  # mod_python: ``if status: req.status = status``
         status = 200
@@ -181,7 +181,8 @@ def outcome(exc: SERVER_RETURN) -> Outcome:
 
 
 def _is_status(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599
+    """A status a response can end with: 1xx are interim, never final."""
+    return isinstance(value, int) and not isinstance(value, bool) and 200 <= value <= 599
 
 
 def _shown(value: object) -> str:
@@ -207,4 +208,4 @@ _REASON_PHRASE = (
     "abort({code}, {text!r}) from werkzeug.exceptions, or "
     "SERVER_RETURN({code}, description={text!r})."
 )
-_NOT_A_STATUS = "{value} is not an HTTP status code (100 to 599)."
+_NOT_A_STATUS = "{value} is not a status code a response can end with (200 to 599)."

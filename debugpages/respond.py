@@ -128,7 +128,8 @@ class Engine:
         meaning = _meaning(exc)
         code = meaning.status
         if code < 400:  # SERVER_RETURN(OK) and its kind: the response stands, with no body
-            return Reply(code, "", status_line(code), [("Content-Length", "0")], b"")
+            length = [] if code in (204, 304) else [("Content-Length", "0")]  # RFC 9110 8.6
+            return Reply(code, "", status_line(code), length, b"")
         reference = new_reference()
         report_log(exc, environ, reference, self.mode, code, meaning.explanation or "")
         page = self.page(exc, environ, reference, code)

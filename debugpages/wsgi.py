@@ -44,6 +44,8 @@ class _Held:
     """
 
     __slots__ = ("forwarded", "headers", "progress", "start_response", "status", "written")
+    written: Callable[[bytes], object]
+    """The server's ``write()``, once the status has reached it."""
 
     def __init__(self, start_response: StartResponse, progress: _Progress) -> None:
         self.start_response = start_response
@@ -56,7 +58,8 @@ class _Held:
         if self.forwarded or status[:1] not in ("4", "5"):
             self.status = None
             self.forwarded = True
-            return self.start_response(status, headers, exc_info)
+            self.written = self.start_response(status, headers, exc_info)
+            return self.written
         self.status, self.headers = status, headers
         return self.write
 
@@ -69,10 +72,7 @@ class _Held:
         """The body is not empty: send the status as the application gave it."""
         if self.waiting:
             self.forwarded = True
-            self.written: Callable[[bytes], object] = self.start_response(
-                self.status,  # type: ignore[arg-type]
-                self.headers,
-            )
+            self.written = self.start_response(self.status, self.headers)  # type: ignore[arg-type]
 
     def write(self, data: bytes) -> None:
         """PEP 3333's ``write()``: data means the body is not empty."""
