@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from .switch import Mode
+
 
 @dataclass(frozen=True, slots=True)
 class Format:
@@ -42,13 +44,17 @@ def choose_format(accept: str | None) -> Format:
     return _OFFERS[best] if best is not None else TEXT
 
 
-def template_names(status: int, fmt: Format, *, traceback: bool = False) -> tuple[str, ...]:
+def template_names(
+    mode: Mode, status: int, fmt: Format, *, http_error: bool = False
+) -> tuple[str, ...]:
     """The templates to try, most specific first: ``404.html`` before ``error.html``.
 
-    The render step looks in the user's folders before the built-in ones, so a user's
-    ``error.html`` serves a 404 even though the built-in set may have a ``404.html``.
+    Only an unhandled exception outside ``off`` gets the traceback page; an HTTP error
+    sent on purpose keeps the page for its status. The render step looks in the user's
+    folders before the built-in ones, so a user's ``error.html`` beats a built-in
+    ``500.html``.
     """
     ext = fmt.extension
-    if traceback:
+    if mode is not Mode.OFF and status >= 500 and not http_error:
         return (f"traceback.{ext}",)
     return (f"{status}.{ext}", f"error.{ext}")

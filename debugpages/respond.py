@@ -223,13 +223,14 @@ class Engine:
 
     def render(self, page: Page, fmt: Format, nonce: str) -> str:
         """The body, in the given format."""
-        traceback = page.error is not None and not page.http_error
+        mode = Mode(page.mode) if page.error is not None else Mode.OFF
         context: dict[str, Any] = {"page": page, "nonce": nonce}
-        if traceback and fmt is HTML:
+        if page.error is not None and not page.http_error and fmt is HTML:
             context["traceback_text"] = self.renderer.render(
-                template_names(page.status, TEXT, traceback=True), context
+                template_names(mode, page.status, TEXT), context
             )
-        return self.renderer.render(template_names(page.status, fmt, traceback=traceback), context)
+        names = template_names(mode, page.status, fmt, http_error=page.http_error)
+        return self.renderer.render(names, context)
 
 
 def _own_headers(exc: HTTPException, environ: Mapping[str, Any]) -> list[tuple[str, str]]:
