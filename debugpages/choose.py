@@ -44,11 +44,17 @@ def choose_format(accept: str | None) -> Format:
     return _OFFERS[best] if best is not None else TEXT
 
 
-def template_names(mode: Mode, status: int, fmt: Format) -> tuple[str, ...]:
-    """The templates to try, most specific first."""
+def template_names(
+    mode: Mode, status: int, fmt: Format, *, http_error: bool = False
+) -> tuple[str, ...]:
+    """The templates to try, most specific first: ``404.html`` before ``error.html``.
+
+    Only an unhandled exception outside ``off`` gets the traceback page; an HTTP error
+    sent on purpose keeps the page for its status. The render step looks in the user's
+    folders before the built-in ones, so a user's ``error.html`` beats a built-in
+    ``500.html``.
+    """
     ext = fmt.extension
-    if mode is not Mode.OFF and status >= 500:
+    if mode is not Mode.OFF and status >= 500 and not http_error:
         return (f"traceback.{ext}",)
-    if status == 500:
-        return (f"500.{ext}",)
     return (f"{status}.{ext}", f"error.{ext}")

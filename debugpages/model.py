@@ -173,6 +173,12 @@ class Page:
     """For HTTP errors: the message the application meant for the user."""
     trace_id: str | None = None
     """The OpenTelemetry trace id (32 hex digits), where a span was current; ``None`` in off."""
+    http_error: bool = False
+    """An HTTP error sent on purpose (``HTTPException``, ``SERVER_RETURN``, an empty error
+    response): the page for its status, never the traceback page; ``error``, when set,
+    says where it was raised."""
+    unknown_status: bool = False
+    """The status is a code HTTP does not define (``599``): the page says so."""
 
     @property
     def instance(self) -> str:

@@ -1,7 +1,8 @@
 """The render step: a page model through Jinja templates, with a fallback chain.
 
 The user's folders come first and the built-in templates after, so a user can
-override one template and keep the rest. A template that fails to load or render
+override one template and keep the rest: a name the user's folders hold beats a more
+specific name that only the built-in set holds. A template that fails to load or render
 gives way to the built-in one; if that fails too, a fixed minimal page is used.
 Every failure is logged; rendering itself never raises.
 """
@@ -70,6 +71,7 @@ class Renderer:
         for folder in folders:
             if not folder.is_dir():
                 raise ConfigurationError(f"template_dirs: {str(folder)!r} is not a folder")
+        self.folders = folders
         builtin = jinja2.FileSystemLoader(BUILTIN_TEMPLATES)
         self.builtin = _environment(builtin, auto_reload)
         self.environments = [self.builtin]
@@ -81,11 +83,21 @@ class Renderer:
         """The first of ``names`` that renders; the built-in one; else a minimal page."""
         for env in self.environments:
             try:
-                return env.select_template(names).render(context)
+                chosen = names if env is self.builtin else self.users_first(names)
+                return env.select_template(chosen).render(context)
             except Exception:
                 where = "built-in" if env is self.builtin else "user's"
                 log.exception("debugpages: the %s template %s failed to render", where, names[0])
         return minimal_page(context["page"], names[0])
+
+    def users_first(self, names: Sequence[str]) -> list[str]:
+        """The names a user's folder holds, in order, then the others.
+
+        So a user's ``error.html`` wins over a built-in ``404.html``, and a user's
+        ``404.html`` over their own ``error.html``.
+        """
+        mine = [name for name in names if any((f / name).is_file() for f in self.folders)]
+        return [*mine, *(name for name in names if name not in mine)]
 
 
 def minimal_page(page: Page, name: str) -> str:

@@ -19,11 +19,13 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
+from werkzeug.http import HTTP_STATUS_CODES
 
 from .capture import capture, shrink
 from .choose import HTML, TEXT, Format, choose_format, template_names
 from .editor import Editor, editor_from_env
+from .mod_python import SERVER_RETURN, outcome
 from .model import ErrorReport, Page
 from .policy import Policy
 from .render import Renderer, minimal_page
@@ -49,12 +51,17 @@ def new_reference() -> str:
     return secrets.token_urlsafe(12)
 
 
-def status_line(code: int) -> str:
-    """``CODE Reason`` with the canonical reason phrase."""
+def reason(code: int) -> str | None:
+    """The canonical reason phrase: ``http.HTTPStatus``'s, else werkzeug's; ``None`` if unknown."""
     try:
-        return f"{code} {HTTPStatus(code).phrase}"
+        return HTTPStatus(code).phrase
     except ValueError:
-        return f"{code} Unknown Status"
+        return HTTP_STATUS_CODES.get(code)
+
+
+def status_line(code: int) -> str:
+    """``CODE Reason`` with the canonical reason phrase; ``Unknown Status`` for unknown codes."""
+    return f"{code} {reason(code) or 'Unknown Status'}"
 
 
 def is_passthrough(exc: Exception) -> bool:
@@ -62,6 +69,48 @@ def is_passthrough(exc: Exception) -> bool:
     return isinstance(exc, HTTPException) and (
         exc.response is not None or exc.code is None or exc.code < 400
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Meaning:
+    """What an exception asks of the response, before any mode is applied."""
+
+    status: int
+    http_error: bool = False
+    """Sent on purpose: the page for the status, never the traceback page."""
+    description: str | None = None
+    """For the user, in every mode."""
+    explanation: str | None = None
+    """For the developer: shown outside ``off``, and logged."""
+    title: str | None = None
+
+
+def _meaning(exc: Exception) -> _Meaning:
+    if isinstance(exc, SERVER_RETURN):
+        wanted = outcome(exc)
+        if wanted.mistake is not None:
+            return _Meaning(500, True, explanation=wanted.mistake)
+        return _Meaning(wanted.status, True, wanted.description or _canonical(wanted.status))
+    if isinstance(exc, HTTPException) and exc.code is not None and 400 <= exc.code <= 599:
+        description = str(exc.description) if exc.description else None
+        return _Meaning(exc.code, True, description, title=_custom_name(exc))
+    return _Meaning(500)
+
+
+def _canonical(code: int) -> str | None:
+    """The sentence werkzeug's page for ``code`` says, as Apache's canned pages did."""
+    known = default_exceptions.get(code)
+    return str(known.description) if known is not None and known.description else None
+
+
+def _custom_name(exc: HTTPException) -> str | None:
+    """The ``name`` a subclass gave itself; werkzeug's own names follow its table."""
+    if type(exc).name is HTTPException.name:
+        return None
+    try:
+        return str(exc.name)
+    except Exception:
+        return None
 
 
 class Engine:
@@ -81,43 +130,92 @@ class Engine:
 
     def reply(self, exc: Exception, environ: Mapping[str, Any]) -> Reply:
         """The page for ``exc``, logged under the reference the page shows."""
+        meaning = _meaning(exc)
+        code = meaning.status
+        if code < 400:  # SERVER_RETURN(OK) and its kind: the response stands, with no body
+            length = [] if code in (204, 304) else [("Content-Length", "0")]  # RFC 9110 8.6
+            return Reply(code, "", status_line(code), length, b"")
         reference = new_reference()
-        code = _status_of(exc)
-        report_log(exc, environ, reference, self.mode, code)
-        fmt = choose_format(environ.get("HTTP_ACCEPT"))
+        report_log(exc, environ, reference, self.mode, code, meaning.explanation or "")
         page = self.page(exc, environ, reference, code)
+        own = []
+        if meaning.http_error and isinstance(exc, HTTPException):
+            own = _own_headers(exc, environ)
+        return self._send(page, environ, own)
+
+    def status_reply(
+        self, code: int, environ: Mapping[str, Any], headers: Sequence[tuple[str, str]] = ()
+    ) -> Reply:
+        """The canonical page for a status the application sent with an empty body.
+
+        The application's headers are kept, but for those the page sets itself.
+        """
+        reference = new_reference()
+        method = str(environ.get("REQUEST_METHOD", "?"))
+        path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
+        log.info(
+            "%d with an empty body on %s %s: sent its page (reference %s)",
+            code, method, path, reference,
+            extra={"reference": reference, "method": method, "path": path, "mode": self.mode.value},
+        )  # fmt: skip
+        page = Page(
+            status=code,
+            title=reason(code) or "Unknown Status",
+            reference=reference,
+            mode=self.mode.value,
+            time=datetime.now(UTC).isoformat(timespec="seconds"),
+            description=_canonical(code),
+            http_error=True,
+            unknown_status=reason(code) is None,
+        )
+        return self._send(page, environ, headers)
+
+    def _send(
+        self, page: Page, environ: Mapping[str, Any], extra: Sequence[tuple[str, str]]
+    ) -> Reply:
+        """Render ``page`` in the format the client prefers; the page's headers win."""
+        fmt = choose_format(environ.get("HTTP_ACCEPT"))
         nonce = secrets.token_urlsafe(16)
         body = self.render(page, fmt, nonce).encode("utf-8", "backslashreplace")
-        sent = 200 if page.original_status else code
+        sent = 200 if page.original_status else page.status
         headers = [
             ("Content-Type", fmt.content_type),
             ("Content-Length", str(len(body))),
             *_hardening(nonce),
         ]
-        if isinstance(exc, HTTPException):
-            headers.extend(_own_headers(exc, environ))
+        taken = {name.lower() for name, _ in headers}
+        headers.extend((k, v) for k, v in extra if k.lower() not in taken)
         if page.original_status:
             headers.append(("Debugpages-Mode", Mode.LEGACY_200.value))
             headers.append(("Debugpages-Original-Status", page.original_status))
         if environ.get("REQUEST_METHOD") == "HEAD":
             body = b""
-        return Reply(sent, reference, status_line(sent), headers, body)
+        return Reply(sent, page.reference, status_line(sent), headers, body)
 
     def page(self, exc: Exception, environ: Mapping[str, Any], reference: str, code: int) -> Page:
-        """The page model: in ``off``, and for client errors, it holds no detail at all."""
+        """The page model: in ``off``, and for client errors, it holds no detail at all.
+
+        A 5xx sent on purpose (``abort(503)``) keeps its own page outside ``off``, with
+        where it was raised; only an unhandled exception gets the traceback page.
+        """
+        meaning = _meaning(exc)
         error: ErrorReport | None = None
         if self.mode is not Mode.OFF and code >= 500:
             try:
                 error = capture(exc, environ, self.policy, self.editor)
             except Exception:
                 log.exception("debugpages: capturing failed (reference %s)", reference)
-        description = None
-        if isinstance(exc, HTTPException) and exc.description:
-            description = self.policy.text(str(exc.description), self.policy.max_message_chars)[0]
-        legacy = self.mode is Mode.LEGACY_200 and error is not None
+        text = meaning.description
+        if self.mode is not Mode.OFF and meaning.explanation is not None:
+            text = meaning.explanation
+        description = self.policy.text(text, self.policy.max_message_chars)[0] if text else None
+        title = reason(code)
+        if meaning.title:
+            title = self.policy.text(meaning.title, 200)[0]
+        legacy = self.mode is Mode.LEGACY_200 and error is not None and not meaning.http_error
         return Page(
             status=code,
-            title=_title(exc, code),
+            title=title or "Unknown Status",
             reference=reference,
             mode=self.mode.value,
             time=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -125,6 +223,8 @@ class Engine:
             original_status=status_line(code) if legacy else None,
             description=description,
             trace_id=current_trace_id() if error is not None else None,
+            http_error=meaning.http_error,
+            unknown_status=reason(code) is None,
         )
 
     def render(self, page: Page, fmt: Format, nonce: str) -> str:
@@ -143,26 +243,12 @@ class Engine:
     def _render(self, page: Page, fmt: Format, nonce: str, *, with_text: bool) -> str:
         mode = Mode(page.mode) if page.error is not None else Mode.OFF
         context: dict[str, Any] = {"page": page, "nonce": nonce, "traceback_text": None}
-        if page.error is not None and fmt is HTML and with_text:
+        if page.error is not None and not page.http_error and fmt is HTML and with_text:
             context["traceback_text"] = self.renderer.render(
                 template_names(mode, page.status, TEXT), context
             )
-        return self.renderer.render(template_names(mode, page.status, fmt), context)
-
-
-def _status_of(exc: Exception) -> int:
-    if isinstance(exc, HTTPException) and exc.code is not None:
-        return exc.code
-    return 500
-
-
-def _title(exc: Exception, code: int) -> str:
-    if isinstance(exc, HTTPException) and exc.name:
-        return str(exc.name)
-    try:
-        return HTTPStatus(code).phrase
-    except ValueError:
-        return "Unknown Status"
+        names = template_names(mode, page.status, fmt, http_error=page.http_error)
+        return self.renderer.render(names, context)
 
 
 def _own_headers(exc: HTTPException, environ: Mapping[str, Any]) -> list[tuple[str, str]]:

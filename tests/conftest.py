@@ -6,6 +6,7 @@ import http.client
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,16 @@ def fetch(
         return Fetched(response.status, response.reason, response.headers, response.read())
     finally:
         conn.close()
+
+
+def eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
+    """The server thread closes the body just after sending it: give it a moment."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 @pytest.fixture

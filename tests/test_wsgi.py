@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import logging
-import time
 from collections.abc import Callable, Iterable
 
 import pytest
@@ -13,17 +12,7 @@ from werkzeug.test import Client
 from debugpages import ErrorPages
 
 from . import apps
-from .conftest import fetch
-
-
-def eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
-    """The server thread closes the body just after sending it: give it a moment."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+from .conftest import eventually, fetch
 
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt(), SystemExit(3), GeneratorExit()])
