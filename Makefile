@@ -37,10 +37,10 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(VENV)/.bench
-	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py $(ARGS)
 
 soak: $(VENV)/.bench
-	$(BIN)/python benchmarks/soak.py
+	$(BIN)/python benchmarks/soak.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache .hypothesis artifacts

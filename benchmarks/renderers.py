@@ -1,0 +1,448 @@
+"""The renderers under test, each driven in-process with the least harness possible.
+
+Every renderer is turned, for one case, into a ``Cell``: a ``call`` that sends one
+request through it and returns what a client would get, and a ``reset`` run outside
+the timed region. WSGI apps get a copy of one prepared environ and a
+``start_response`` that records the status; ASGI apps are driven by a hand-written
+receive/send loop on one reused event loop, because a test client (httpx) would cost
+more than some of the pages it measures.
+
+Logging is paid, not hidden: the loggers the renderers write to get a handler that
+formats each record (traceback included) and drops the text. Where a renderer hands
+the exception back to the server (Starlette re-raises after sending its page), the
+ASGI driver logs it as uvicorn does, so each side pays for one formatted traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import sys
+from collections.abc import Callable, Iterable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmarks.corpus import ASGIApp, Case, Environ, StartResponse, WSGIApp
+
+DEBUG = "debug"
+PRODUCTION = "production"
+BASELINE = "baseline"
+WSGI = "wsgi"
+ASGI = "asgi"
+
+REQUEST_PATH = "/orders/42"
+REQUEST_QUERY = "page=2&sort=date"
+REQUEST_HEADERS = {
+    "Host": "localhost",
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en-GB,en;q=0.5",
+    "User-Agent": "debugpages-bench/1.0",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the client got: status code (0 if none), body, and an escaped exception."""
+
+    status: int
+    body: bytes
+    escaped: str | None = None
+    content_type: str = ""
+
+    @property
+    def crashed(self) -> bool:
+        """No usable error page: the renderer raised, or sent a non-5xx or empty body."""
+        return self.escaped is not None or not 500 <= self.status <= 599 or not self.body
+
+
+@dataclass
+class Cell:
+    """One case under one renderer: a timed ``call`` and an untimed ``reset``."""
+
+    call: Callable[[], Outcome]
+    reset: Callable[[], None] = field(default=lambda: None)
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """A named way of turning a failing app into a response."""
+
+    name: str
+    kind: str  # DEBUG, PRODUCTION or BASELINE
+    protocol: str  # WSGI or ASGI
+    build: Callable[[Case], Cell]
+
+    @property
+    def family(self) -> str:
+        """The project the renderer comes from: debugpages, werkzeug, django, ..."""
+        return self.name.split("/", 1)[0]
+
+
+# --- logging that costs what it costs ------------------------------------------------
+
+
+class FormattingNullHandler(logging.Handler):
+    """Format every record, traceback included, then drop it.
+
+    A plain ``NullHandler`` would skip the formatting, hiding the part of logging that
+    costs most; this handler pays it and prints nothing.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.format(record)
+
+
+LOGGED_BY = ("debugpages", "django.request", "bench.server")
+
+
+def silence_logging_but_pay_for_it() -> None:
+    """Route the loggers of every renderer to a formatting null handler."""
+    handler = FormattingNullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    for name in LOGGED_BY:
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        assert logger.isEnabledFor(logging.ERROR)
+
+
+class NullWriter(io.TextIOBase):
+    """``wsgi.errors`` that accepts text (werkzeug writes the traceback there) and drops it."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+NULL_ERRORS = NullWriter()
+
+
+# --- WSGI ---------------------------------------------------------------------------
+
+
+def make_environ() -> Environ:
+    """The request every WSGI renderer sees, built once with werkzeug's EnvironBuilder."""
+    from werkzeug.test import EnvironBuilder
+
+    headers = list(REQUEST_HEADERS.items())
+    builder = EnvironBuilder(path=REQUEST_PATH, query_string=REQUEST_QUERY, headers=headers)
+    try:
+        environ: Environ = builder.get_environ()
+    finally:
+        builder.close()
+    environ["wsgi.errors"] = NULL_ERRORS
+    return environ
+
+
+def _header(headers: Iterable[tuple[str, str]], name: str) -> str:
+    """The first value of header ``name`` (case-insensitive), or an empty string."""
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return ""
+
+
+def _discard(data: bytes) -> None:
+    """The ``write`` callable returned by start_response; no renderer here uses it."""
+
+
+def wsgi_call(app: WSGIApp, base_environ: Environ) -> Callable[[], Outcome]:
+    """A function that sends one request through ``app`` and collects the response."""
+
+    def call() -> Outcome:
+        environ = dict(base_environ)
+        environ["wsgi.input"] = io.BytesIO()
+        started: list[tuple[str, Any]] = []
+
+        def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            started.append((status, headers))
+            return _discard
+
+        try:
+            result = app(environ, start_response)
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception as exc:  # the renderer itself failed: that is a crash
+            return Outcome(0, b"", type(exc).__name__)
+        if not started:
+            return Outcome(0, body)
+        status, headers = started[-1]
+        return Outcome(int(status[:3]), body, None, _header(headers, "content-type"))
+
+    return call
+
+
+# --- ASGI ---------------------------------------------------------------------------
+
+
+def make_scope() -> dict[str, Any]:
+    """The same request as ``make_environ``, as an ASGI HTTP scope."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": REQUEST_PATH,
+        "raw_path": REQUEST_PATH.encode(),
+        "query_string": REQUEST_QUERY.encode(),
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in REQUEST_HEADERS.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("localhost", 80),
+    }
+
+
+_SERVER_LOG = logging.getLogger("bench.server")
+
+
+class AsgiDriver:
+    """Drives ASGI apps in-process on one event loop, as a minimal server would."""
+
+    def __init__(self, server_log: bool) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.server_log = server_log
+
+    def close(self) -> None:
+        """Close the loop (and the thread pool Starlette's debug page runs in)."""
+        self.loop.run_until_complete(self.loop.shutdown_default_executor())
+        self.loop.close()
+
+    def call(self, app: ASGIApp, scope: dict[str, Any], log: bool) -> Callable[[], Outcome]:
+        """A function that sends one request through ``app`` and collects the response."""
+
+        def call() -> Outcome:
+            return self.loop.run_until_complete(self._drive(app, scope, log))
+
+        return call
+
+    async def _drive(self, app: ASGIApp, scope: dict[str, Any], log: bool) -> Outcome:
+        messages: list[MutableMapping[str, Any]] = []
+
+        async def receive() -> MutableMapping[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            messages.append(message)
+
+        escaped: BaseException | None = None
+        try:
+            await app(dict(scope), receive, send)
+        except Exception as exc:
+            escaped = exc
+        outcome, complete = _parse_messages(messages)
+        if escaped is not None and log and self.server_log:
+            _SERVER_LOG.error("Exception in ASGI application\n", exc_info=escaped)
+        if escaped is not None and not complete:
+            return Outcome(outcome.status, outcome.body, type(escaped).__name__)
+        return outcome
+
+
+def _parse_messages(messages: Iterable[MutableMapping[str, Any]]) -> tuple[Outcome, bool]:
+    """The response, and whether it was complete, from the messages the app sent."""
+    status, content_type, chunks, complete = 0, "", [], False
+    for message in messages:
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]]
+            content_type = _header(headers, "content-type")
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+            complete = not message.get("more_body", False)
+    return Outcome(status, b"".join(chunks), None, content_type), complete
+
+
+# --- the renderers ------------------------------------------------------------------
+
+
+@dataclass
+class Harness:
+    """What every cell shares: the prepared request and the ASGI driver."""
+
+    environ: Environ
+    scope: dict[str, Any]
+    driver: AsgiDriver
+
+
+def _debugpages(harness: Harness, mode: str) -> Callable[[Case], Cell]:
+    from debugpages import ErrorPages
+
+    def build(case: Case) -> Cell:
+        return Cell(wsgi_call(ErrorPages(case.wsgi, mode=mode), harness.environ))
+
+    return build
+
+
+def _werkzeug_debug(harness: Harness) -> Callable[[Case], Cell]:
+    from werkzeug.debug import DebuggedApplication
+
+    def build(case: Case) -> Cell:
+        app = DebuggedApplication(case.wsgi, evalex=False)
+
+        def reset() -> None:
+            # The debugger keeps every frame for its console, even with evalex off;
+            # left alone they would pile up and slow every later measurement.
+            app.frames.clear()
+            app.frame_contexts.clear()
+
+        return Cell(wsgi_call(app, harness.environ), reset)
+
+    return build
+
+
+def _werkzeug_production(harness: Harness) -> Callable[[Case], Cell]:
+    from werkzeug.exceptions import InternalServerError
+
+    def build(case: Case) -> Cell:
+        inner = case.wsgi
+
+        def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+            try:
+                return inner(environ, start_response)
+            except Exception:
+                return InternalServerError().get_response(environ)(environ, start_response)
+
+        return Cell(wsgi_call(app, harness.environ))
+
+    return build
+
+
+def configure_django() -> None:
+    """The least Django needs to render its pages; its own logging config is skipped."""
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(
+            DEBUG=True,
+            ALLOWED_HOSTS=["*"],
+            SECRET_KEY="bench-only-not-a-secret",
+            ROOT_URLCONF=__name__,
+            LOGGING_CONFIG=None,
+            INSTALLED_APPS=[],
+        )
+        django.setup()
+
+
+urlpatterns: list[Any] = []  # ROOT_URLCONF for Django: the bench routes nothing
+
+
+def _django(harness: Harness, debug: bool) -> Callable[[Case], Cell]:
+    configure_django()
+    from django.core.handlers.wsgi import WSGIRequest
+    from django.utils.log import log_response
+    from django.views.debug import technical_500_response
+    from django.views.defaults import server_error
+
+    def build(case: Case) -> Cell:
+        inner = case.wsgi
+
+        def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+            """Catch as Django's handler does: render, then log as ``django.request``."""
+            try:
+                return inner(environ, start_response)
+            except Exception as exc:
+                request = WSGIRequest(environ)
+                if debug:
+                    response = technical_500_response(request, *sys.exc_info())
+                else:
+                    response = server_error(request)
+                log_response(
+                    "%s: %s",
+                    response.reason_phrase,
+                    request.path,
+                    response=response,
+                    request=request,
+                    exception=exc,
+                )
+            status = f"{response.status_code} {response.reason_phrase}"
+            start_response(status, list(response.items()))
+            return [response.content]
+
+        return Cell(wsgi_call(app, harness.environ))
+
+    return build
+
+
+def _starlette(harness: Harness, debug: bool) -> Callable[[Case], Cell]:
+    from starlette.middleware.errors import ServerErrorMiddleware
+
+    def build(case: Case) -> Cell:
+        app = ServerErrorMiddleware(case.asgi, debug=debug)
+        return Cell(harness.driver.call(app, harness.scope, log=True))
+
+    return build
+
+
+def _baseline_wsgi(harness: Harness) -> Callable[[Case], Cell]:
+    return lambda case: Cell(wsgi_call(case.wsgi, harness.environ))
+
+
+def _baseline_asgi(harness: Harness) -> Callable[[Case], Cell]:
+    return lambda case: Cell(harness.driver.call(case.asgi, harness.scope, log=False))
+
+
+def debugpages_available() -> bool:
+    """Whether the library under test can be imported yet (it is written alongside)."""
+    try:
+        from debugpages import ErrorPages  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def all_renderers(harness: Harness) -> list[Renderer]:
+    """Every renderer, the two baselines first, debugpages only if importable."""
+    renderers = [
+        Renderer("baseline/wsgi", BASELINE, WSGI, _baseline_wsgi(harness)),
+        Renderer("baseline/asgi", BASELINE, ASGI, _baseline_asgi(harness)),
+    ]
+    if debugpages_available():
+        renderers += [
+            Renderer("debugpages/on", DEBUG, WSGI, _debugpages(harness, "on")),
+            Renderer("debugpages/off", PRODUCTION, WSGI, _debugpages(harness, "off")),
+        ]
+    renderers += [
+        Renderer("werkzeug/debug", DEBUG, WSGI, _werkzeug_debug(harness)),
+        Renderer("django/debug", DEBUG, WSGI, _django(harness, debug=True)),
+        Renderer("starlette/debug", DEBUG, ASGI, _starlette(harness, debug=True)),
+        Renderer("werkzeug/production", PRODUCTION, WSGI, _werkzeug_production(harness)),
+        Renderer("django/production", PRODUCTION, WSGI, _django(harness, debug=False)),
+        Renderer("starlette/production", PRODUCTION, ASGI, _starlette(harness, debug=False)),
+    ]
+    return renderers
+
+
+def make_harness(server_log: bool = True) -> Harness:
+    """Prepare the request once, and the one event loop every ASGI call will reuse."""
+    silence_logging_but_pay_for_it()
+    return Harness(make_environ(), make_scope(), AsgiDriver(server_log))
+
+
+# --- the happy path -----------------------------------------------------------------
+
+
+def happy_calls(harness: Harness) -> dict[str, Callable[[], Outcome]]:
+    """A trivial app bare and wrapped, to price what each middleware adds to a success."""
+    from starlette.middleware.errors import ServerErrorMiddleware
+    from werkzeug.debug import DebuggedApplication
+
+    from benchmarks.corpus import ok_app, ok_asgi
+
+    calls = {"bare/wsgi": wsgi_call(ok_app, harness.environ)}
+    if debugpages_available():
+        from debugpages import ErrorPages
+
+        for mode in ("off", "on"):
+            calls[f"debugpages/{mode}"] = wsgi_call(ErrorPages(ok_app, mode=mode), harness.environ)
+    calls["werkzeug/debug"] = wsgi_call(DebuggedApplication(ok_app, evalex=False), harness.environ)
+    calls["bare/asgi"] = harness.driver.call(ok_asgi, harness.scope, log=False)
+    calls["starlette/debug"] = harness.driver.call(
+        ServerErrorMiddleware(ok_asgi, debug=True), harness.scope, log=True
+    )
+    return calls
