@@ -51,7 +51,7 @@ def capture(
 ) -> ErrorReport:
     """Read what the traceback page shows of ``exc`` and the request that raised it."""
     values = ValueFormatter(policy)
-    walker = _Exceptions(policy, values, editor)
+    walker = _Exceptions(policy, values, editor, _running_frames())
     try:
         exception = walker.view(exc)
     finally:
@@ -74,8 +74,15 @@ def capture(
 class _Exceptions:
     """Walks an exception, its chain and its group members, each once, within a size budget."""
 
-    def __init__(self, policy: Policy, values: ValueFormatter, editor: Editor | None) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        values: ValueFormatter,
+        editor: Editor | None,
+        running: frozenset[int],
+    ) -> None:
         self.policy = policy
+        self.running = running
         self.values = values
         self.editor = editor
         self.seen: set[int] = set()
@@ -139,7 +146,7 @@ class _Exceptions:
         """The frames of one traceback: hidden ones dropped, repeats collapsed, innermost first
         in line for the size budget."""
         steps = _steps(tb)
-        pairs = [step for step in steps if not _is_hidden(step.frame)]
+        pairs = [step for step in steps if not _is_hidden(step.frame, self.running)]
         hidden = len(steps) - len(pairs)
         kept = _cap(
             collapse_repeats([(s.frame.f_code, s.lineno) for s in pairs]),
@@ -173,7 +180,7 @@ class _Exceptions:
         if not cut:
             source = self.source(step)
             self.room -= _FRAME_COST + sum(len(line.text) for line in source)
-        if show_locals:
+        if show_locals and id(frame) not in self.running:
             names = sorted(
                 (item for item in frame.f_locals.items() if item[0] != "__traceback_hide__"),
                 key=lambda item: item[0],
@@ -268,10 +275,29 @@ def _str(exc: BaseException) -> str:
         return f"<str() failed: {type(error).__qualname__}>"
 
 
-def _is_hidden(frame: FrameType) -> bool:
-    """Paste's and Werkzeug's ``__traceback_hide__`` convention."""
-    if "__traceback_hide__" in frame.f_code.co_varnames and frame.f_locals.get(
-        "__traceback_hide__"
+def _running_frames() -> frozenset[int]:
+    """The frames still executing: the one that caught the exception and its callers.
+
+    Reading ``f_locals`` of a running frame stores a snapshot of its locals on it; the
+    catching frame holds the exception, whose traceback holds the frame: a reference
+    cycle that keeps every failed request's frames alive until the cycle collector runs.
+    So these frames' locals are never read.
+    """
+    running = set()
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        running.add(id(frame))
+        frame = frame.f_back
+    return frozenset(running)
+
+
+def _is_hidden(frame: FrameType, running: frozenset[int]) -> bool:
+    """Paste's and Werkzeug's ``__traceback_hide__`` convention.
+
+    For a frame still running, declaring the name is enough (its value is not read).
+    """
+    if "__traceback_hide__" in frame.f_code.co_varnames and (
+        id(frame) in running or frame.f_locals.get("__traceback_hide__")
     ):
         return True
     return bool(frame.f_globals.get("__traceback_hide__"))

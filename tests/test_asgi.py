@@ -368,3 +368,42 @@ def test_secrets_in_the_scope_local_are_never_shown() -> None:
     assert "tomato-1234" in page.text
     for secret in ("query-secret", "header-secret", "cookie-secret"):
         assert secret not in page.text
+
+
+@pytest.mark.parametrize("mode", ["on", "legacy-200"])
+def test_a_failed_requests_frames_die_with_the_response_without_the_cycle_collector(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    import gc
+    import weakref
+
+    monkeypatch.setattr(logging.getLogger("debugpages"), "propagate", False)
+
+    class Payload:
+        pass
+
+    refs: list[weakref.ref[Payload]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        payload = Payload()
+        refs.append(weakref.ref(payload))
+        raise RuntimeError("failed")
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
+    pages = ASGIErrorPages(app, mode=mode)
+    gc.collect()
+    gc.disable()
+    try:
+        asyncio.run(pages(scope, receive, send))
+        assert sent[0]["status"] == (200 if mode == "legacy-200" else 500)
+        assert refs[0]() is None
+    finally:
+        gc.enable()
