@@ -62,7 +62,10 @@ def _environment(loader: jinja2.BaseLoader, auto_reload: bool) -> jinja2.Environ
 
 
 class Renderer:
-    """Renders page models; knows the template folders and nothing of exceptions."""
+    """Renders page models; knows the template folders and nothing of exceptions.
+
+    With ``auto_reload``, a user's template is read again when its file changes.
+    """
 
     def __init__(
         self, template_dirs: Sequence[str | os.PathLike[str]] = (), *, auto_reload: bool = False
@@ -73,11 +76,13 @@ class Renderer:
                 raise ConfigurationError(f"template_dirs: {str(folder)!r} is not a folder")
         self.folders = folders
         builtin = jinja2.FileSystemLoader(BUILTIN_TEMPLATES)
-        self.builtin = _environment(builtin, auto_reload)
+        # The built-in templates never change under a running process: never re-read them.
+        self.builtin = _environment(builtin, auto_reload=False)
         self.environments = [self.builtin]
         if folders:
             users = [jinja2.FileSystemLoader(folder) for folder in folders]
-            self.environments.insert(0, _environment(jinja2.ChoiceLoader([*users, builtin]), True))
+            loader = jinja2.ChoiceLoader([*users, builtin])
+            self.environments.insert(0, _environment(loader, auto_reload))
 
     def render(self, names: Sequence[str], context: Mapping[str, Any]) -> str:
         """The first of ``names`` that renders; the built-in one; else a minimal page."""
