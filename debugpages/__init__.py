@@ -6,8 +6,9 @@ page with a reference that matches the log, ``on`` the traceback page with statu
 """
 
 from .policy import Policy
+from .sensitive import sensitive_variables
 from .switch import ConfigurationError, Mode
 from .wsgi import ErrorPages
 
-__all__ = ["ConfigurationError", "ErrorPages", "Mode", "Policy"]
+__all__ = ["ConfigurationError", "ErrorPages", "Mode", "Policy", "sensitive_variables"]
 __version__ = "0.1.0"

@@ -5,6 +5,10 @@ Built on ``traceback.extract_tb`` (frames with their column positions) and
 source. Every string goes through the policy; only the frames whose locals the
 page shows have their values represented. The result holds no frame, traceback or
 application object, so nothing of the failed request outlives the page.
+
+Before anything is shown, ``collect_secrets`` reads the values that sit under
+sensitive names (locals, request fields, the OS environment); the finished report
+is masked by value with them, in every string it holds.
 """
 
 from __future__ import annotations
@@ -16,30 +20,50 @@ import site
 import sys
 import sysconfig
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import metadata
 from types import FrameType, TracebackType
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
+from werkzeug.http import parse_cookie
 from werkzeug.wrappers import Request
 
 from .model import ErrorReport, ExceptionView, FrameView, RequestView, SourceLine, Variable
-from .policy import Policy, ValueFormatter, bound, collapse_repeats, safe_text
+from .policy import (
+    MIN_ENVIRON_SECRET,
+    Policy,
+    Secrets,
+    ValueFormatter,
+    bound,
+    collapse_repeats,
+    safe_text,
+)
+from .sensitive import marked_names
 
 T = TypeVar("T")
 
 _MAX_SOURCE_CHARS = 300
 _MAX_FORM_BYTES = 1024 * 1024
 _MAX_GROUP_DEPTH = 10
+_NOT_SECRETS = frozenset({"PWD", "OLDPWD"})
+"""OS environment variables whose names look like secrets ("pwd") but hold a folder."""
 _ENVIRON_KEYS = (
     "REMOTE_ADDR", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SCRIPT_NAME",
     "wsgi.url_scheme", "wsgi.multithread", "wsgi.multiprocess",
 )  # fmt: skip
 
 
-def capture(exc: BaseException, environ: Mapping[str, Any] | None, policy: Policy) -> ErrorReport:
+def capture(
+    exc: BaseException,
+    environ: Mapping[str, Any] | None,
+    policy: Policy,
+    secrets: Secrets | None = None,
+) -> ErrorReport:
     """Read what the traceback page shows of ``exc`` and the request that raised it."""
-    values = ValueFormatter(policy)
+    if secrets is None:
+        secrets = collect_secrets(exc, environ, policy)
+    values = ValueFormatter(policy, secrets=secrets)
     try:
         exception = _Exceptions(policy, values).view(exc)
     finally:
@@ -50,8 +74,15 @@ def capture(exc: BaseException, environ: Mapping[str, Any] | None, policy: Polic
             f"The time budget for showing values ({policy.repr_budget:g} s) ran out: "
             f"{values.skipped} values are not shown.",
         )
-    request = capture_request(environ, policy) if environ is not None else None
-    return ErrorReport(exception, request, versions(), notices)
+    request = capture_request(environ, policy, secrets) if environ is not None else None
+    if secrets.left_out:
+        notices += (
+            f"{secrets.left_out} secret values are masked by name only: the page found more "
+            f"than {policy.max_secrets} to mask by value.",
+        )
+    environment = capture_environment(policy)
+    report = ErrorReport(exception, request, versions(), notices, environment)
+    return secrets.masker().model(report)
 
 
 class _Exceptions:
@@ -66,7 +97,7 @@ class _Exceptions:
     def view(self, exc: BaseException, depth: int = 0) -> ExceptionView:
         self.seen.add(id(exc))
         kind = type(exc)
-        message, message_cut = self.policy.text(_str(exc), self.policy.max_message_chars)
+        message, message_cut = self.values.text(_str(exc), self.policy.max_message_chars)
         frames, hidden, without_locals = self.frames(exc.__traceback__)
         members: list[ExceptionView] = []
         left_out = 0
@@ -103,7 +134,7 @@ class _Exceptions:
         shown = []
         for note in notes[: self.policy.max_items]:
             text = note if isinstance(note, str) else self.values.variable("note", note).text
-            shown.append(self.policy.text(text, self.policy.max_message_chars)[0])
+            shown.append(self.values.text(text, self.policy.max_message_chars)[0])
         return tuple(shown)
 
     def frames(self, tb: TracebackType | None) -> tuple[tuple[FrameView, ...], int, int]:
@@ -137,7 +168,7 @@ class _Exceptions:
         if show_locals:
             names = sorted(frame.f_locals.items(), key=lambda item: item[0])
             variables = tuple(
-                self.values.variable(name, value)
+                self.values.variable(name, value, frame.f_code)
                 for name, value in names[: self.policy.max_variables]
                 if name != "__traceback_hide__"
             )
@@ -242,51 +273,146 @@ def versions() -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def capture_request(environ: Mapping[str, Any], policy: Policy) -> RequestView | None:
-    """Read what can be read of the request; a part that fails is left out."""
+def capture_request(
+    environ: Mapping[str, Any], policy: Policy, secrets: Secrets | None = None
+) -> RequestView | None:
+    """Read what can be read of the request; a part that fails is left out.
+
+    Form fields under sensitive names join ``secrets``; every value is masked by
+    value before it is bounded, so a cut never leaves part of a secret.
+    """
+    secrets = Secrets(policy) if secrets is None else secrets
     request = Request(dict(environ) if not isinstance(environ, dict) else environ)
-    method = safe_text(str(environ.get("REQUEST_METHOD", "?")))
-    path = _attempt(lambda: policy.text(request.path)[0], "?")
-    url = _attempt(lambda: policy.text(request.base_url)[0], path)
+    no_pairs: list[tuple[str, str]] = []
+    form_pairs: list[tuple[str, str]] = []
+    file_pairs: list[tuple[str, str]] = []
+    if _attempt(
+        lambda: (
+            request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+            and (request.content_length or 0) <= _MAX_FORM_BYTES
+        ),
+        False,
+    ):
+        form_pairs = _attempt(lambda: list(request.form.items(multi=True)), no_pairs)
+        file_pairs = _attempt(
+            lambda: [
+                (k, f"{f.filename!r} ({f.mimetype or 'unknown type'})")
+                for k, f in request.files.items(multi=True)
+            ],
+            no_pairs,
+        )
+    for name, value in form_pairs:
+        if policy.is_sensitive(name):
+            secrets.add(value)
+    mask = secrets.masker().text
+
+    def fields(pairs: list[tuple[str, str]]) -> tuple[Variable, ...]:
+        return tuple(policy.field(str(k), mask(str(v))) for k, v in pairs)
+
+    method = _attempt(lambda: safe_text(str(environ.get("REQUEST_METHOD", "?"))), "?")
+    path = _attempt(lambda: policy.text(mask(request.path))[0], "?")
+    url = _attempt(lambda: policy.text(mask(request.base_url))[0], path)
     no_fields: tuple[Variable, ...] = ()
-    query = _attempt(
-        lambda: tuple(policy.field(k, v) for k, v in request.args.items(multi=True)), no_fields
-    )
-    headers = _attempt(
-        lambda: tuple(policy.field(k, v) for k, v in request.headers.items()), no_fields
-    )
+    query = _attempt(lambda: fields(list(request.args.items(multi=True))), no_fields)
+    headers = _attempt(lambda: fields(list(request.headers.items())), no_fields)
     no_names: tuple[str, ...] = ()
     cookies = _attempt(lambda: tuple(safe_text(name) for name in request.cookies), no_names)
-    form: tuple[Variable, ...] = ()
-    files: tuple[Variable, ...] = ()
-    if (
-        request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
-        and (request.content_length or 0) <= _MAX_FORM_BYTES
-    ):
-        form = _attempt(
-            lambda: tuple(policy.field(k, v) for k, v in request.form.items(multi=True)), no_fields
-        )
-        files = _attempt(
-            lambda: tuple(
-                policy.field(k, f"{f.filename!r} ({f.mimetype or 'unknown type'})")
-                for k, f in request.files.items(multi=True)
-            ),
-            no_fields,
-        )
-    environ_view = tuple(
-        policy.field(key, str(environ[key])) for key in _ENVIRON_KEYS if key in environ
+    server = _attempt(
+        lambda: fields([(key, str(environ[key])) for key in _ENVIRON_KEYS if key in environ]),
+        no_fields,
     )
     return RequestView(
         method=method,
         url=url,
         path=path,
         query=query,
-        form=form,
-        files=files,
+        form=_attempt(lambda: fields(form_pairs), no_fields),
+        files=_attempt(lambda: fields(file_pairs), no_fields),
         headers=headers,
         cookies=cookies,
-        environ=environ_view,
+        environ=server,
     )
+
+
+def capture_environment(policy: Policy) -> tuple[Variable, ...]:
+    """The allow-listed OS environment variables, masked by name like everything else."""
+    return tuple(
+        policy.field(name, os.environ[name]) for name in policy.environment if name in os.environ
+    )
+
+
+def collect_secrets(
+    exc: BaseException, environ: Mapping[str, Any] | None, policy: Policy
+) -> Secrets:
+    """The values to mask wherever they appear: whatever sits under a sensitive name.
+
+    Locals of every frame of the exception, its chain and its group members (by
+    pattern, or marked by ``sensitive_variables``); the request's sensitive headers,
+    cookies, query arguments and environ keys; and sensitive-named OS environment
+    variables of at least ``MIN_ENVIRON_SECRET`` characters. Only strings are kept.
+    """
+    secrets = Secrets(policy)
+    verdicts: dict[str, bool] = {}
+
+    def sensitive(name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        verdict = verdicts.get(name)
+        if verdict is None:
+            verdict = verdicts[name] = policy.is_sensitive(name)
+        return verdict
+
+    least = max(MIN_ENVIRON_SECRET, policy.min_secret_chars)
+    for name, value in os.environ.items():
+        if name not in _NOT_SECRETS and sensitive(name):
+            secrets.add(value, least)
+    if environ is not None:
+        _attempt(lambda: _request_secrets(environ, sensitive, secrets), None)
+    for frame in _frames_of(exc, policy):
+        marked = marked_names(frame.f_code)
+        every = "*" in marked
+        for name, value in frame.f_locals.items():
+            if every or name in marked or sensitive(name):
+                secrets.add(value)
+    return secrets
+
+
+def _request_secrets(
+    environ: Mapping[str, Any], sensitive: Callable[[object], bool], secrets: Secrets
+) -> None:
+    for key, value in environ.items():
+        if isinstance(value, str) and sensitive(key):
+            secrets.add(value)
+    for key in ("HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION"):
+        value = environ.get(key)
+        if isinstance(value, str):
+            secrets.add_credentials(value)
+    cookie = environ.get("HTTP_COOKIE")
+    if isinstance(cookie, str):
+        for value in parse_cookie(cookie).values():
+            secrets.add(value)
+    query = environ.get("QUERY_STRING")
+    if isinstance(query, str) and query:
+        text = query.encode("latin-1", "replace").decode("utf-8", "replace")
+        for name, value in parse_qsl(text, keep_blank_values=True, errors="replace"):
+            if sensitive(name):
+                secrets.add(value)
+
+
+def _frames_of(exc: BaseException, policy: Policy) -> Iterator[FrameType]:
+    """Every frame of ``exc``, its causes, contexts and group members, each exception once."""
+    pending: list[BaseException | None] = [exc]
+    seen: set[int] = set()
+    while pending and len(seen) < 4 * policy.max_chain:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        for frame, _ in traceback.walk_tb(current.__traceback__):
+            yield frame
+        pending += (current.__cause__, current.__context__)
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions[: policy.max_group_members])
 
 
 def _attempt(read: Callable[[], T], default: T) -> T:

@@ -4,6 +4,10 @@ An adapter hands the engine an exception and the request's WSGI-style environ;
 the engine logs the exception with a fresh reference, captures what the mode
 allows, renders the page in the format the client prefers and returns the
 status line, headers and body. Adapters only translate that to their protocol.
+
+While it works on one failure, the engine keeps that failure's secrets in a
+context variable, so that every record the ``debugpages`` logger emits meanwhile
+(its own, the renderer's) carries a masked traceback in ``exc_text``.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import Mapping, Sequence
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -20,14 +26,57 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException
 
-from .capture import capture
+from .access import ALLOW_VAR, client_allowed, resolve_allow
+from .capture import capture, collect_secrets
 from .choose import HTML, TEXT, Format, choose_format, template_names
 from .model import ErrorReport, Page
-from .policy import Policy
-from .render import Renderer
+from .policy import Masker, Policy, Secrets, one_line, safe_text, sensitive_from_environment
+from .render import Renderer, minimal_page
 from .switch import Mode
 
 log = logging.getLogger("debugpages")
+
+
+@dataclass(slots=True)
+class _Failure:
+    """The failure the engine is working on, for the logging filter."""
+
+    reference: str
+    secrets: Secrets | None
+    handler_failed: bool = False
+
+
+_current: ContextVar[_Failure | None] = ContextVar("debugpages_failure", default=None)
+
+
+def masked_traceback(exc: BaseException, masker: Masker) -> str:
+    """The traceback a standard formatter prints, with secrets masked and controls escaped."""
+    try:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception as error:
+        text = f"(the traceback could not be formatted: {type(error).__qualname__})\n"
+    return safe_text(masker.text(text.removesuffix("\n")))
+
+
+class _MaskTracebacks(logging.Filter):
+    """Sets ``exc_text``, which standard formatters print as it is, to the masked traceback.
+
+    The record keeps ``exc_info`` for handlers that want the exception itself.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            exc = record.exc_info[1]
+            failure = _current.get()
+            if failure is None or failure.secrets is None:
+                secrets = collect_secrets(exc, None, Policy())
+            else:
+                secrets = failure.secrets
+            record.exc_text = masked_traceback(exc, secrets.masker())
+        return True
+
+
+log.addFilter(_MaskTracebacks())
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,18 +118,54 @@ class Engine:
         mode: Mode,
         template_dirs: Sequence[str | os.PathLike[str]] = (),
         policy: Policy | None = None,
+        *,
+        sensitive: Iterable[str] = (),
+        allow: Iterable[str] | str | None = None,
     ) -> None:
         self.mode = mode
-        self.policy = policy or Policy()
+        extra = (*sensitive, *sensitive_from_environment())
+        self.policy = (policy or Policy()).with_sensitive(*extra)
+        self.allow = resolve_allow(allow)
+        """Client networks that may see tracebacks (``DEBUGPAGES_ALLOW``); ``None``: all."""
         self.renderer = Renderer(template_dirs, auto_reload=mode is not Mode.OFF)
 
     def reply(self, exc: Exception, environ: Mapping[str, Any]) -> Reply:
         """The page for ``exc``, logged under the reference the page shows."""
         reference = new_reference()
         code = _status_of(exc)
-        report_log(exc, environ, reference, self.mode, code)
+        mode, note = self.mode, ""
+        if mode is not Mode.OFF and not client_allowed(self.allow, environ):
+            mode = Mode.OFF
+            client = one_line(str(environ.get("REMOTE_ADDR", "unknown")))[:64]
+            note = f"client {client} is outside {ALLOW_VAR}, so it got the off page"
+        failure = _Failure(reference, self.secrets_of(exc, environ) if code >= 500 else None)
+        token = _current.set(failure)
+        try:
+            return self._reply(exc, environ, reference, code, mode, note)
+        finally:
+            _current.reset(token)
+
+    def secrets_of(self, exc: Exception, environ: Mapping[str, Any]) -> Secrets | None:
+        """The values to mask by value on this page and in its log record."""
+        try:
+            return collect_secrets(exc, environ, self.policy)
+        except Exception:
+            _log_failure("debugpages: collecting the secrets to mask failed")
+            return None
+
+    def _reply(
+        self,
+        exc: Exception,
+        environ: Mapping[str, Any],
+        reference: str,
+        code: int,
+        mode: Mode,
+        note: str,
+    ) -> Reply:
         fmt = choose_format(environ.get("HTTP_ACCEPT"))
-        page = self.page(exc, environ, reference, code)
+        page = self.page(exc, environ, reference, code, mode)
+        # Logged once the page is captured: the form's secrets are known by then.
+        report_log(exc, environ, reference, mode, code, note)
         nonce = secrets.token_urlsafe(16)
         body = self.render(page, fmt, nonce).encode("utf-8", "backslashreplace")
         sent = 200 if page.original_status else code
@@ -98,23 +183,32 @@ class Engine:
             body = b""
         return Reply(sent, reference, status_line(sent), headers, body)
 
-    def page(self, exc: Exception, environ: Mapping[str, Any], reference: str, code: int) -> Page:
+    def page(
+        self,
+        exc: Exception,
+        environ: Mapping[str, Any],
+        reference: str,
+        code: int,
+        mode: Mode | None = None,
+    ) -> Page:
         """The page model: in ``off``, and for client errors, it holds no detail at all."""
+        mode = self.mode if mode is None else mode
         error: ErrorReport | None = None
-        if self.mode is not Mode.OFF and code >= 500:
+        if mode is not Mode.OFF and code >= 500:
+            failure = _current.get()
             try:
-                error = capture(exc, environ, self.policy)
+                error = capture(exc, environ, self.policy, failure.secrets if failure else None)
             except Exception:
-                log.exception("debugpages: capturing failed (reference %s)", reference)
+                _log_failure(f"debugpages: capturing failed (reference {reference})")
         description = None
         if isinstance(exc, HTTPException) and exc.description:
             description = self.policy.text(str(exc.description), self.policy.max_message_chars)[0]
-        legacy = self.mode is Mode.LEGACY_200 and error is not None
+        legacy = mode is Mode.LEGACY_200 and error is not None
         return Page(
             status=code,
             title=_title(exc, code),
             reference=reference,
-            mode=self.mode.value,
+            mode=mode.value,
             time=datetime.now(UTC).isoformat(timespec="seconds"),
             error=error,
             original_status=status_line(code) if legacy else None,
@@ -125,11 +219,16 @@ class Engine:
         """The body, in the given format."""
         mode = Mode(page.mode) if page.error is not None else Mode.OFF
         context: dict[str, Any] = {"page": page, "nonce": nonce}
-        if page.error is not None and fmt is HTML:
-            context["traceback_text"] = self.renderer.render(
-                template_names(mode, page.status, TEXT), context
-            )
-        return self.renderer.render(template_names(mode, page.status, fmt), context)
+        names = template_names(mode, page.status, fmt)
+        try:
+            if page.error is not None and fmt is HTML:
+                context["traceback_text"] = self.renderer.render(
+                    template_names(mode, page.status, TEXT), context
+                )
+            return self.renderer.render(names, context)
+        except Exception as error:  # a logging handler raised while a failure was logged
+            handler_failed(page.reference, error)
+            return minimal_page(page, names[0])
 
 
 def _status_of(exc: Exception) -> int:
@@ -165,7 +264,7 @@ def _hardening(nonce: str) -> list[tuple[str, str]]:
         (
             "Content-Security-Policy",
             f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
-            "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
         ),
         ("Referrer-Policy", "no-referrer"),
         ("X-Robots-Tag", "noindex"),
@@ -179,12 +278,26 @@ def report_log(
     mode: Mode,
     code: int,
     note: str = "",
+    *,
+    policy: Policy | None = None,
 ) -> None:
-    """Log the exception once, under its reference; a failing handler never breaks the page."""
-    method = str(environ.get("REQUEST_METHOD", "?"))
-    path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
-    extra = {"reference": reference, "method": method, "path": path, "mode": mode.value}
+    """Log the exception once, under its reference; a failing handler never breaks the page.
+
+    The traceback text of the record is masked (see ``_MaskTracebacks``); the method
+    and path are escaped to one line, so a request cannot forge log lines.
+    """
+    failure = _current.get()
+    token = None
     try:
+        if failure is None:  # called by an adapter on its own (the response had started)
+            secrets = collect_secrets(exc, environ, policy or Policy()) if code >= 500 else None
+            failure = _Failure(reference, secrets)
+            token = _current.set(failure)
+        masker = failure.secrets.masker() if failure.secrets is not None else Masker()
+        method = one_line(str(environ.get("REQUEST_METHOD", "?")))[:64]
+        raw_path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
+        path = masker.text(one_line(raw_path)[:2048])
+        extra = {"reference": reference, "method": method, "path": path, "mode": mode.value}
         if code >= 500:
             log.error(
                 "%s on %s %s (reference %s)%s",
@@ -194,7 +307,29 @@ def report_log(
         else:
             log.info("%d on %s %s (reference %s)", code, method, path, reference, extra=extra)
     except Exception as error:  # a handler raised instead of handling its own error
-        print(
-            f"debugpages: logging the exception with reference {reference} failed: {error!r}",
-            file=sys.stderr,
-        )
+        handler_failed(reference, error)
+    finally:
+        if token is not None:
+            _current.reset(token)
+
+
+def _log_failure(message: str) -> None:
+    """Log a failure of debugpages itself, with its traceback, whatever the handlers do."""
+    try:
+        log.exception(message)
+    except Exception as error:
+        failure = _current.get()
+        handler_failed(failure.reference if failure else "(none)", error)
+
+
+def handler_failed(reference: str, error: BaseException) -> None:
+    """Say on stderr, once per failure handled, that logging itself failed."""
+    failure = _current.get()
+    if failure is not None:
+        if failure.handler_failed:
+            return
+        failure.handler_failed = True
+    print(
+        f"debugpages: logging the exception with reference {reference} failed: {error!r}",
+        file=sys.stderr,
+    )

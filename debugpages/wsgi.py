@@ -40,7 +40,9 @@ class ErrorPages:
     """WSGI middleware that turns unhandled exceptions into the page of the chosen mode.
 
     ``mode`` beats the ``DEBUGPAGES`` environment variable, which beats ``default``
-    (``off`` for the library; the development server passes ``on``).
+    (``off`` for the library; the development server passes ``on``). ``sensitive``
+    adds name patterns to mask (as ``DEBUGPAGES_SENSITIVE`` does); ``allow`` lists the
+    client networks that may see tracebacks (else ``DEBUGPAGES_ALLOW``; unset: all).
     """
 
     def __init__(
@@ -51,10 +53,12 @@ class ErrorPages:
         template_dirs: Sequence[str | os.PathLike[str]] = (),
         policy: Policy | None = None,
         default: Mode = Mode.OFF,
+        sensitive: Iterable[str] = (),
+        allow: Iterable[str] | str | None = None,
     ) -> None:
         chosen, source = resolve_mode(mode, default=default)
         self.app = app
-        self.engine = Engine(chosen, template_dirs, policy)
+        self.engine = Engine(chosen, template_dirs, policy, sensitive=sensitive, allow=allow)
         level = logging.INFO if chosen is Mode.OFF else logging.WARNING
         log.log(level, "debugpages: mode %s (from %s)", chosen.value, source)
 
@@ -111,7 +115,9 @@ class ErrorPages:
         if is_passthrough(exc):
             return exc.get_response(environ)(environ, start_response)  # type: ignore[attr-defined, no-any-return]
         if progress.body:
-            report_log(exc, environ, new_reference(), self.mode, 500, _TOO_LATE)
+            report_log(
+                exc, environ, new_reference(), self.mode, 500, _TOO_LATE, policy=self.engine.policy
+            )
             raise exc
         reply = self.engine.reply(exc, environ)
         try:
