@@ -53,8 +53,20 @@ def masked_traceback(exc: BaseException, masker: Masker) -> str:
     """The traceback a standard formatter prints, with secrets masked and controls escaped."""
     try:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    except Exception as error:
-        text = f"(the traceback could not be formatted: {type(error).__qualname__})\n"
+    except Exception:  # linecache cannot read a file name; say what can be said without it
+        lines = ["Traceback (most recent call last):\n"]
+        for frame, line in traceback.walk_tb(exc.__traceback__):
+            code = frame.f_code
+            lines.append(f'  File "{code.co_filename}", line {line}, in {code.co_name}\n')
+        kind = type(exc)
+        name = kind.__qualname__
+        if kind.__module__ not in ("builtins", "__main__"):
+            name = f"{kind.__module__}.{name}"
+        try:
+            message = str(exc)
+        except Exception:
+            message = "<exception str() failed>"
+        text = "".join(lines) + (f"{name}: {message}" if message else name)
     return safe_text(masker.text(text.removesuffix("\n")))
 
 
