@@ -352,20 +352,14 @@ def collect_secrets(
     variables of at least ``MIN_ENVIRON_SECRET`` characters. Only strings are kept.
     """
     secrets = Secrets(policy)
-    verdicts: dict[str, bool] = {}
 
     def sensitive(name: object) -> bool:
-        if not isinstance(name, str):
-            return False
-        verdict = verdicts.get(name)
-        if verdict is None:
-            verdict = verdicts[name] = policy.is_sensitive(name)
-        return verdict
+        return isinstance(name, str) and policy.is_sensitive(name)
 
     least = max(MIN_ENVIRON_SECRET, policy.min_secret_chars)
-    for name, value in os.environ.items():
+    for name in os.environ:
         if name not in _NOT_SECRETS and sensitive(name):
-            secrets.add(value, least)
+            secrets.add(os.environ.get(name), least)
     if environ is not None:
         _attempt(lambda: _request_secrets(environ, sensitive, secrets), None)
     for frame in _frames_of(exc, policy):

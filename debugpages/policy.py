@@ -58,6 +58,7 @@ MIN_ENVIRON_SECRET = 6
 """Sensitive-named OS environment values shorter than this are not masked by value."""
 
 _LONGEST_SECRET = 4096
+_MAX_VERDICTS = 4096
 _URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#]*@")
 
 # C0 and C1 controls (but tab and newline), DEL, lone surrogates, bidi controls.
@@ -142,6 +143,7 @@ class Policy:
     max_secrets: int = 1000
     """Distinct secret values masked by value on one page; more are masked by name only."""
     _sensitive_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _verdicts: dict[str, bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for pattern in self.sensitive:
@@ -149,10 +151,17 @@ class Policy:
         patterns = (*ALWAYS_SENSITIVE, *self.sensitive)
         joined = "|".join(f"(?:{pattern})" for pattern in patterns)
         object.__setattr__(self, "_sensitive_re", re.compile(joined, re.IGNORECASE))
+        object.__setattr__(self, "_verdicts", {})
 
     def is_sensitive(self, name: str) -> bool:
         """Whether a variable, field or header of this name holds a secret."""
-        return self._sensitive_re.search(name) is not None
+        verdict = self._verdicts.get(name)
+        if verdict is None:
+            # Names repeat from failure to failure (headers, environment, locals): remember.
+            if len(self._verdicts) >= _MAX_VERDICTS:
+                self._verdicts.clear()
+            verdict = self._verdicts[name] = self._sensitive_re.search(name) is not None
+        return verdict
 
     def with_sensitive(self, *patterns: str) -> Policy:
         """This policy, with more sensitive-name patterns."""
@@ -216,30 +225,47 @@ class Masker:
 
     def model(self, value: M) -> M:
         """A copy of a model (frozen dataclasses, tuples, strings) with every string masked."""
-        masked: M = self._walk(value)[0]
+        masked: M = self._walk(value)
         return masked
 
-    def _walk(self, value: Any) -> tuple[Any, bool]:
-        if isinstance(value, str):
-            masked = self.text(value)
-            return masked, masked != value
-        if isinstance(value, tuple):
-            walked = [self._walk(item) for item in value]
-            if any(changed for _, changed in walked):
-                return tuple(item for item, _ in walked), True
-            return value, False
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            changes = {}
-            for member in dataclasses.fields(value):
-                new, changed = self._walk(getattr(value, member.name))
-                if changed:
-                    changes[member.name] = new
-            if not changes:
-                return value, False
-            if isinstance(value, SourceLine) and "text" in changes:
-                changes["mark"] = None  # the columns moved
-            return dataclasses.replace(value, **changes), True
-        return value, False
+    def _walk(self, value: Any) -> Any:
+        """``value`` itself when nothing in it changed (the common case, kept cheap)."""
+        kind = type(value)
+        if kind is str:
+            return self.text(value)
+        if kind is tuple:
+            items = [self._walk(item) for item in value]
+            if any(new is not old for new, old in zip(items, value, strict=True)):
+                return tuple(items)
+            return value
+        names = _FIELDS.get(kind)
+        if names is None:
+            is_model = dataclasses.is_dataclass(kind)
+            names = _FIELDS[kind] = (
+                tuple(f.name for f in dataclasses.fields(kind)) if is_model else ()
+            )
+        changes: dict[str, Any] = {}
+        for name in names:
+            old = getattr(value, name)
+            member = type(old)
+            if member is str:
+                new = self.text(old)
+            elif member in _LEAVES:
+                continue
+            else:
+                new = self._walk(old)
+            if new is not old:
+                changes[name] = new
+        if not changes:
+            return value
+        if kind is SourceLine and "text" in changes:
+            changes["mark"] = None  # the columns moved
+        return dataclasses.replace(value, **changes)
+
+
+_LEAVES = frozenset({int, bool, float, type(None)})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+"""The field names of each model class the masker walks; ``()`` for anything else."""
 
 
 NO_MASKER = Masker()
