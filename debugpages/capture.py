@@ -78,7 +78,7 @@ def capture(
     if secrets.left_out:
         notices += (
             f"{secrets.left_out} secret values are masked by name only: the page found more "
-            f"than {policy.max_secrets} to mask by value.",
+            "than it can mask by value cheaply.",
         )
     environment = capture_environment(policy)
     report = ErrorReport(exception, request, versions(), notices, environment)

@@ -59,6 +59,7 @@ MIN_ENVIRON_SECRET = 6
 
 _LONGEST_SECRET = 4096
 _MAX_VERDICTS = 4096
+_MAX_SECRET_CHARS = 64 * 1024
 _URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#]*@")
 
 # C0 and C1 controls (but tab and newline), DEL, lone surrogates, bidi controls.
@@ -279,6 +280,7 @@ class Secrets:
         self.policy = policy
         self.left_out = 0
         self._values: set[str] = set()
+        self._chars = 0
         self._masker: Masker | None = NO_MASKER
 
     def __len__(self) -> int:
@@ -293,6 +295,9 @@ class Secrets:
                 items = dict.values(value) if kind is dict else value  # type: ignore[arg-type]
                 for item in islice(items, 100):  # type: ignore[call-overload]
                     self.add(item, minimum, depth - 1)
+            return
+        if self.left_out:
+            self.left_out += 1  # full already: no more work for values that cannot be added
             return
         if isinstance(value, str):
             text = str.__str__(value)
@@ -313,10 +318,14 @@ class Secrets:
         new = {form for form in forms if len(form) >= least} - self._values
         if not new:
             return
-        if len(self._values) + len(new) > self.policy.max_secrets:
+        size = sum(map(len, new))
+        if len(self._values) + len(new) > self.policy.max_secrets or (
+            self._chars + size > _MAX_SECRET_CHARS  # the regular expression stays cheap
+        ):
             self.left_out += 1
             return
         self._values |= new
+        self._chars += size
         self._masker = None
 
     def add_credentials(self, header: str) -> None:

@@ -754,3 +754,36 @@ def test_a_failure_deep_in_a_recursion_still_gets_its_page() -> None:
     assert response.status == "500 Internal Server Error"
     assert "RecursionError" in response.get_data(as_text=True)
     assert sys.getrecursionlimit() >= 1000
+
+
+def test_a_flood_of_secrets_is_masked_by_name_and_the_page_says_so() -> None:
+    fields = {f"password{i}": f"{i:04d}-" + "v" * 1000 for i in range(200)}
+    client = Client(ErrorPages(apps.plain, mode="on"))
+    response = client.post("/", data=fields, headers=TEXT)
+    body = response.get_data(as_text=True)
+    assert response.status == "500 Internal Server Error"
+    assert "masked by name only" in body
+    assert "v" * 1000 not in body
+
+
+def test_an_empty_allow_list_in_code_lets_nobody_see_a_traceback() -> None:
+    client = Client(ErrorPages(apps.plain, mode="on", allow=[]))
+    local = client.get("/", headers=TEXT, environ_overrides={"REMOTE_ADDR": "127.0.0.1"})
+    assert "Traceback" not in local.get_data(as_text=True)
+
+
+def test_pairs_headers_and_multidicts_mask_their_sensitive_entries() -> None:
+    from werkzeug.datastructures import Headers, MultiDict
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        pending = [("Content-Type", "text/plain"), ("Set-Cookie", "sid=fresh-session-1")]
+        headers = Headers([("Set-Cookie", "sid=fresh-session-2"), ("X-Trace", "visible-3")])
+        form = MultiDict([("password", "md-secret-4"), ("user", "alice")])
+        raise RuntimeError(f"{len(pending) + len(headers) + len(form)} things")
+
+    body = Client(ErrorPages(app, mode="on")).get("/", headers=TEXT).get_data(as_text=True)
+    for secret in ("fresh-session-1", "fresh-session-2", "md-secret-4"):
+        assert secret not in body
+    assert "('Set-Cookie', ********)" in body
+    assert "Headers([('Set-Cookie', ********), ('X-Trace', 'visible-3')])" in body
+    assert "MultiDict([('password', ********), ('user', 'alice')])" in body
