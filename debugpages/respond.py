@@ -30,7 +30,15 @@ from .access import ALLOW_VAR, client_allowed, resolve_allow
 from .capture import capture, collect_secrets
 from .choose import HTML, TEXT, Format, choose_format, template_names
 from .model import ErrorReport, Page
-from .policy import Masker, Policy, Secrets, one_line, safe_text, sensitive_from_environment
+from .policy import (
+    NO_MASKER,
+    Masker,
+    Policy,
+    Secrets,
+    one_line,
+    safe_text,
+    sensitive_from_environment,
+)
 from .render import Renderer, minimal_page
 from .switch import Mode
 
@@ -80,12 +88,18 @@ class _MaskTracebacks(logging.Filter):
         if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
             exc = record.exc_info[1]
             failure = _current.get()
-            if failure is None or failure.secrets is None:
-                secrets = collect_secrets(exc, None, Policy())
-            else:
-                secrets = failure.secrets
-            record.exc_text = masked_traceback(exc, secrets.masker())
+            try:
+                if failure is None or failure.secrets is None:
+                    masker = collect_secrets(exc, None, _DEFAULT_POLICY).masker()
+                else:
+                    masker = failure.secrets.masker()
+            except Exception:  # an exception too odd to read: URLs are still masked
+                masker = NO_MASKER
+            record.exc_text = masked_traceback(exc, masker)
         return True
+
+
+_DEFAULT_POLICY = Policy()
 
 
 log.addFilter(_MaskTracebacks())
@@ -148,7 +162,8 @@ class Engine:
         mode, note = self.mode, ""
         if mode is not Mode.OFF and not client_allowed(self.allow, environ):
             mode = Mode.OFF
-            client = one_line(str(environ.get("REMOTE_ADDR", "unknown")))[:64]
+            remote = environ.get("REMOTE_ADDR")
+            client = one_line(remote)[:64] if isinstance(remote, str) else "(no address)"
             note = f"client {client} is outside {ALLOW_VAR}, so it got the off page"
         failure = _Failure(reference, self.secrets_of(exc, environ) if code >= 500 else None)
         token = _current.set(failure)
@@ -174,7 +189,8 @@ class Engine:
         mode: Mode,
         note: str,
     ) -> Reply:
-        fmt = choose_format(environ.get("HTTP_ACCEPT"))
+        accept = environ.get("HTTP_ACCEPT")
+        fmt = choose_format(accept if isinstance(accept, str) else None)
         page = self.page(exc, environ, reference, code, mode)
         # Logged once the page is captured: the form's secrets are known by then.
         report_log(exc, environ, reference, mode, code, note)
@@ -305,7 +321,7 @@ def report_log(
             secrets = collect_secrets(exc, environ, policy or Policy()) if code >= 500 else None
             failure = _Failure(reference, secrets)
             token = _current.set(failure)
-        masker = failure.secrets.masker() if failure.secrets is not None else Masker()
+        masker = failure.secrets.masker() if failure.secrets is not None else NO_MASKER
         method = one_line(str(environ.get("REQUEST_METHOD", "?")))[:64]
         raw_path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
         path = masker.text(one_line(raw_path)[:2048])
