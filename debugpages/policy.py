@@ -302,6 +302,9 @@ class Secrets:
         if isinstance(value, str):
             text = str.__str__(value)
             forms = [text, builtins.repr(text)[1:-1]]
+        elif isinstance(value, int) and kind is int:  # a PIN, a one-time code; never a bool
+            text = int.__repr__(value) if value.bit_length() < 128 else ""
+            forms = [text]
         elif isinstance(value, bytes | bytearray):
             raw = bytes(value) if kind is bytearray else bytes.__bytes__(value)  # type: ignore[arg-type]
             text = raw.decode("utf-8", "replace")

@@ -214,6 +214,16 @@ def test_a_value_under_a_sensitive_name_is_masked_wherever_else_it_appears() -> 
     assert "no session ******** in" in body  # in the message
 
 
+def test_a_numeric_code_under_a_sensitive_name_is_masked_by_value_too() -> None:
+    def app(environ: object, start_response: object) -> list[bytes]:
+        otp_token = 482913
+        raise PermissionError(f"code {otp_token} rejected; retries: {True}, {1}")
+
+    body = Client(ErrorPages(app, mode="on")).get("/", headers=TEXT).get_data(as_text=True)
+    assert "482913" not in body
+    assert "code ******** rejected; retries: True, 1" in body
+
+
 def test_short_environment_values_are_masked_by_name_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -551,9 +561,15 @@ def test_only_the_pages_own_style_and_script_carry_the_nonce() -> None:
 
 def test_a_users_production_template_cannot_reach_the_error(tmp_path: Path) -> None:
     (tmp_path / "500.txt").write_text("{{ page.error.exception.message }}\n")
-    body = Client(ErrorPages(apps.plain, mode="off", template_dirs=[tmp_path])).get("/").data
+    (tmp_path / "500.json").write_text("{{ page | plain | tojson }} {{ page }} {{ nonce }}\n")
+    client = Client(ErrorPages(apps.plain, mode="off", template_dirs=[tmp_path]))
+    body = client.get("/").data
     assert b"two euros" not in body
     assert b"Internal Server Error" in body  # the built-in page took over
+    dumped = client.get("/?token=query-value", headers=JSON).get_data(as_text=True)
+    assert "error=None" in dumped  # the whole context, dumped: nothing of the failure in it
+    for leak in ("two euros", "ValueError", "tomato", "query-value", "parse_price"):
+        assert leak not in dumped
 
 
 # --- nothing is kept ----------------------------------------------------------------
