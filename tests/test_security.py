@@ -804,3 +804,23 @@ def test_pairs_headers_and_multidicts_mask_their_sensitive_entries() -> None:
     assert "('Set-Cookie', ********)" in body
     assert "Headers([('Set-Cookie', ********), ('X-Trace', 'visible-3')])" in body
     assert "MultiDict([('password', ********), ('user', 'alice')])" in body
+
+
+@pytest.mark.parametrize("mode", ["off", "on"])
+def test_built_in_templates_deleted_after_start_up_give_a_minimal_page_reported_once(
+    mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, logged: Collect
+) -> None:
+    import shutil
+
+    from debugpages import render as render_module
+
+    builtin = tmp_path / "builtin"
+    shutil.copytree(render_module.BUILTIN_TEMPLATES, builtin)
+    monkeypatch.setattr(render_module, "BUILTIN_TEMPLATES", builtin)
+    client = Client(ErrorPages(apps.plain, mode=mode))
+    shutil.rmtree(builtin)  # a package upgraded under a running process
+    response = client.get("/", headers=HTML)
+    assert response.status == "500 Internal Server Error"
+    assert "<h1>500 Internal Server Error</h1>" in response.get_data(as_text=True)
+    failures = [r for r in logged.records if "failed to render" in r.getMessage()]
+    assert len(failures) == 1 + (mode == "on")  # on: the copy-as-text block, then the page
