@@ -283,9 +283,6 @@ class Secrets:
         self._chars = 0
         self._masker: Masker | None = NO_MASKER
 
-    def __len__(self) -> int:
-        return len(self._values)
-
     def add(self, value: object, minimum: int | None = None, depth: int = 2) -> None:
         """Collect a value found under a sensitive name: a string, bytes, or their containers."""
         least = max(self.policy.min_secret_chars if minimum is None else minimum, 1)
@@ -318,7 +315,7 @@ class Secrets:
             least = max(least, 8)
         else:
             forms += [safe_text(text), quote(text, safe=""), quote_plus(text, safe="")]
-        new = {form for form in forms if len(form) >= least} - self._values
+        new = {form for form in forms if len(form) >= least and form not in MASK} - self._values
         if not new:
             return
         size = sum(map(len, new))
