@@ -177,3 +177,40 @@ def test_json_always_parses(inputs: Inputs, mode: str) -> None:
             if v["name"] == "local_value"
         ]
         assert shown_local
+
+
+def _baseline_on() -> dict[str, str]:
+    """The traceback page for a harmless failure: the words every such page says."""
+    plain = Inputs("x", "x", "x", "x", "xxxxxxxx")
+    pages = ErrorPages(failing(plain), mode="on")
+    return {
+        accept: call(pages, environ_for(plain, accept))[2].decode("utf-8") for accept in FORMATS
+    }
+
+
+BASELINE_ON = _baseline_on()
+
+
+def secret_app(secret: str) -> Any:
+    def app(environ: object, start_response: object) -> list[bytes]:
+        api_secret = secret
+        holder = {"copy": secret, "nested": [secret]}  # noqa: F841
+        raise ValueError(f"failed with {api_secret!r} and {secret}")
+
+    return app
+
+
+@FUZZ
+@given(secret=SECRET_LIKE)
+def test_a_secret_never_comes_out_of_the_traceback_page_in_any_form(secret: str) -> None:
+    assume(secret.strip("*") == secret and "\x00" not in secret)
+    for accept in FORMATS:
+        for form in forms(secret) | {repr(secret)[1:-1]}:
+            assume(form not in BASELINE_ON[accept])
+    pages = ErrorPages(secret_app(secret), mode="on")
+    for accept in FORMATS:
+        status, _, body = call(pages, environ_for(Inputs("m", "l", "p", "q", "hhhhhhhh"), accept))
+        assert status == "500 Internal Server Error"
+        text = body.decode("utf-8")
+        for form in forms(secret) | {repr(secret)[1:-1]}:
+            assert form not in text, (accept, form)
