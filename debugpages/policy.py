@@ -141,8 +141,10 @@ class Policy:
     """The OS environment variables the page shows, by exact name."""
     min_secret_chars: int = 4
     """Values found under sensitive names shorter than this are masked by name only."""
-    max_secrets: int = 1000
-    """Distinct secret values masked by value on one page; more are masked by name only."""
+    max_secrets: int = 256
+    """Texts (values and their escaped forms) masked by value per page; the rest by name only.
+
+    Each one costs the masking regular expression time on every string of the page."""
     _sensitive_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
     _verdicts: dict[str, bool] = field(init=False, repr=False, compare=False)
 
