@@ -8,8 +8,17 @@ page with a reference that matches the log, ``on`` the traceback page with statu
 from .asgi import ASGIErrorPages
 from .editor import Editor
 from .policy import Policy
+from .sensitive import sensitive_variables
 from .switch import ConfigurationError, Mode
 from .wsgi import ErrorPages
 
-__all__ = ["ASGIErrorPages", "ConfigurationError", "Editor", "ErrorPages", "Mode", "Policy"]
+__all__ = [
+    "ASGIErrorPages",
+    "ConfigurationError",
+    "Editor",
+    "ErrorPages",
+    "Mode",
+    "Policy",
+    "sensitive_variables",
+]
 __version__ = "0.1.0"

@@ -22,8 +22,9 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException
 
+from .logs import report_log
 from .policy import Policy
-from .respond import Engine, is_passthrough, new_reference, report_log
+from .respond import Engine, is_passthrough, new_reference
 from .switch import Mode, resolve_mode
 
 Scope = MutableMapping[str, Any]

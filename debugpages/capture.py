@@ -5,6 +5,10 @@ Built on ``traceback.extract_tb`` (frames with their column positions) and
 source. Every string goes through the policy; only the frames whose locals the
 page shows have their values represented. The result holds no frame, traceback or
 application object, so nothing of the failed request outlives the page.
+
+Before anything is shown, ``collect_secrets`` reads the values that sit under
+sensitive names (locals, request fields, the OS environment); the finished report
+is masked by value with them, in every string it holds.
 """
 
 from __future__ import annotations
@@ -17,17 +21,28 @@ import site
 import sys
 import sysconfig
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import metadata
 from itertools import islice
-from types import FrameType, TracebackType
+from types import CodeType, FrameType, TracebackType
 from typing import Any, NamedTuple, TypeVar
+from urllib.parse import parse_qsl
 
+from werkzeug.http import parse_cookie
 from werkzeug.wrappers import Request
 
 from .editor import Editor
 from .model import ErrorReport, ExceptionView, FrameView, RequestView, SourceLine, Variable
-from .policy import Policy, ValueFormatter, bound, collapse_repeats, safe_text
+from .policy import (
+    MIN_ENVIRON_SECRET,
+    Policy,
+    Secrets,
+    ValueFormatter,
+    bound,
+    collapse_repeats,
+    safe_text,
+)
+from .sensitive import marked_names
 
 T = TypeVar("T")
 
@@ -37,6 +52,8 @@ _MAX_GROUP_DEPTH = 10
 _MAX_EXCEPTIONS = 100
 _FRAME_COST = 200  # characters of markup around a frame, for the page's size budget
 _SHORT_MESSAGE = 200  # how much of a message is kept once the size budget is spent
+_NOT_SECRETS = frozenset({"PWD", "OLDPWD"})
+"""OS environment variables whose names look like secrets ("pwd") but hold a folder."""
 _ENVIRON_KEYS = (
     "REMOTE_ADDR", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SCRIPT_NAME",
     "wsgi.url_scheme", "wsgi.multithread", "wsgi.multiprocess",
@@ -48,10 +65,14 @@ def capture(
     environ: Mapping[str, Any] | None,
     policy: Policy,
     editor: Editor | None = None,
+    secrets: Secrets | None = None,
 ) -> ErrorReport:
     """Read what the traceback page shows of ``exc`` and the request that raised it."""
-    values = ValueFormatter(policy)
-    walker = _Exceptions(policy, values, editor, _running_frames())
+    running = _running_frames()
+    if secrets is None:
+        secrets = collect_secrets(exc, environ, policy, running)
+    values = ValueFormatter(policy, secrets=secrets)
+    walker = _Exceptions(policy, values, editor, running)
     try:
         exception = walker.view(exc)
     finally:
@@ -67,8 +88,15 @@ def capture(
             f"This page reached its size limit ({policy.max_page_bytes:,} bytes): the source "
             "and locals of some frames were cut, and each cut says so."
         )
-    request = capture_request(environ, policy) if environ is not None else None
-    return ErrorReport(exception, request, versions(), tuple(notices))
+    request = capture_request(environ, policy, secrets) if environ is not None else None
+    if secrets.left_out:
+        notices.append(
+            f"{secrets.left_out} secret values are masked by name only: the page found more "
+            "than it can mask by value cheaply."
+        )
+    environment = capture_environment(policy)
+    report = ErrorReport(exception, request, versions(), tuple(notices), environment)
+    return secrets.masker().model(report)
 
 
 class _Exceptions:
@@ -96,7 +124,7 @@ class _Exceptions:
         limit = self.policy.max_message_chars
         if self.room < limit:
             limit = max(self.room, _SHORT_MESSAGE)
-        message, message_cut = self.policy.text(_str(exc), limit)
+        message, message_cut = self.values.text(_str(exc), limit)
         self.room -= len(message)
         frames, hidden, without_locals = self.frames(exc.__traceback__)
         members: list[ExceptionView] = []
@@ -138,7 +166,7 @@ class _Exceptions:
         for note in notes[: self.policy.max_items]:
             text = note if isinstance(note, str) else self.values.variable("note", note).text
             limit = self.policy.max_message_chars if self.room > 0 else _SHORT_MESSAGE
-            shown.append(self.policy.text(text, limit)[0])
+            shown.append(self.values.text(text, limit)[0])
             self.room -= len(shown[-1])
         return tuple(shown)
 
@@ -190,7 +218,7 @@ class _Exceptions:
                 if self.room <= 0:
                     cut = True
                     break
-                variables.append(self.values.variable(name, value))
+                variables.append(self.values.variable(name, value, frame.f_code))
                 self.room -= len(variables[-1].text) + len(name)
             variables_left_out = len(names) - len(variables)
         return FrameView(
@@ -388,51 +416,158 @@ def versions() -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def capture_request(environ: Mapping[str, Any], policy: Policy) -> RequestView | None:
-    """Read what can be read of the request; a part that fails is left out."""
+def capture_request(
+    environ: Mapping[str, Any], policy: Policy, secrets: Secrets | None = None
+) -> RequestView | None:
+    """Read what can be read of the request; a part that fails is left out.
+
+    Form fields under sensitive names join ``secrets``; every value is masked by
+    value before it is bounded, so a cut never leaves part of a secret.
+    """
+    secrets = Secrets(policy) if secrets is None else secrets
     request = Request(dict(environ) if not isinstance(environ, dict) else environ)
-    method = safe_text(str(environ.get("REQUEST_METHOD", "?")))
-    path = _attempt(lambda: policy.text(request.path)[0], "?")
-    url = _attempt(lambda: policy.text(request.base_url)[0], path)
+    no_pairs: list[tuple[str, str]] = []
+    form_pairs: list[tuple[str, str]] = []
+    file_pairs: list[tuple[str, str]] = []
+    if _attempt(
+        lambda: (
+            request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+            and (request.content_length or 0) <= _MAX_FORM_BYTES
+        ),
+        False,
+    ):
+        form_pairs = _attempt(lambda: list(request.form.items(multi=True)), no_pairs)
+        file_pairs = _attempt(
+            lambda: [
+                (k, f"{f.filename!r} ({f.mimetype or 'unknown type'})")
+                for k, f in request.files.items(multi=True)
+            ],
+            no_pairs,
+        )
+    for name, value in form_pairs:
+        if policy.is_sensitive(name):
+            secrets.add(value)
+    mask = secrets.masker().text
+
+    def fields(pairs: list[tuple[str, str]]) -> tuple[Variable, ...]:
+        return tuple(policy.field(str(k), mask(str(v))) for k, v in pairs)
+
+    method = _attempt(lambda: safe_text(str(environ.get("REQUEST_METHOD", "?"))), "?")
+    path = _attempt(lambda: policy.text(mask(request.path))[0], "?")
+    url = _attempt(lambda: policy.text(mask(request.base_url))[0], path)
     no_fields: tuple[Variable, ...] = ()
-    query = _attempt(
-        lambda: tuple(policy.field(k, v) for k, v in request.args.items(multi=True)), no_fields
-    )
-    headers = _attempt(
-        lambda: tuple(policy.field(k, v) for k, v in request.headers.items()), no_fields
-    )
+    query = _attempt(lambda: fields(list(request.args.items(multi=True))), no_fields)
+    headers = _attempt(lambda: fields(list(request.headers.items())), no_fields)
     no_names: tuple[str, ...] = ()
     cookies = _attempt(lambda: tuple(safe_text(name) for name in request.cookies), no_names)
-    form: tuple[Variable, ...] = ()
-    files: tuple[Variable, ...] = ()
-    if (
-        request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
-        and (request.content_length or 0) <= _MAX_FORM_BYTES
-    ):
-        form = _attempt(
-            lambda: tuple(policy.field(k, v) for k, v in request.form.items(multi=True)), no_fields
-        )
-        files = _attempt(
-            lambda: tuple(
-                policy.field(k, f"{f.filename!r} ({f.mimetype or 'unknown type'})")
-                for k, f in request.files.items(multi=True)
-            ),
-            no_fields,
-        )
-    environ_view = tuple(
-        policy.field(key, str(environ[key])) for key in _ENVIRON_KEYS if key in environ
+    server = _attempt(
+        lambda: fields([(key, str(environ[key])) for key in _ENVIRON_KEYS if key in environ]),
+        no_fields,
     )
     return RequestView(
         method=method,
         url=url,
         path=path,
         query=query,
-        form=form,
-        files=files,
+        form=_attempt(lambda: fields(form_pairs), no_fields),
+        files=_attempt(lambda: fields(file_pairs), no_fields),
         headers=headers,
         cookies=cookies,
-        environ=environ_view,
+        environ=server,
     )
+
+
+def capture_environment(policy: Policy) -> tuple[Variable, ...]:
+    """The allow-listed OS environment variables, masked by name like everything else."""
+    return tuple(
+        policy.field(name, os.environ[name]) for name in policy.environment if name in os.environ
+    )
+
+
+def collect_secrets(
+    exc: BaseException,
+    environ: Mapping[str, Any] | None,
+    policy: Policy,
+    running: frozenset[int] | None = None,
+) -> Secrets:
+    """The values to mask wherever they appear: whatever sits under a sensitive name.
+
+    Locals of every frame of the exception, its chain and its group members (by
+    pattern, or marked by ``sensitive_variables``); the request's sensitive headers,
+    cookies, query arguments and environ keys; and sensitive-named OS environment
+    variables of at least ``MIN_ENVIRON_SECRET`` characters. Only strings are kept.
+
+    A frame's locals are read only when its code declares a sensitive name (looked up
+    once per code object, so the thousand frames of a recursion cost one look), and
+    never for a frame still running (see ``_running_frames``).
+    """
+    secrets = Secrets(policy)
+
+    def sensitive(name: object) -> bool:
+        return isinstance(name, str) and policy.is_sensitive(name)
+
+    least = max(MIN_ENVIRON_SECRET, policy.min_secret_chars)
+    for name in os.environ:
+        if name not in _NOT_SECRETS and sensitive(name):
+            secrets.add(os.environ.get(name), least)
+    if environ is not None:
+        _attempt(lambda: _request_secrets(environ, sensitive, secrets), None)
+    if running is None:
+        running = _running_frames()
+    wanted: dict[CodeType, tuple[bool, frozenset[str]]] = {}
+    for frame in _frames_of(exc, policy):
+        code = frame.f_code
+        if id(frame) in running:
+            continue
+        if code not in wanted:
+            marked = marked_names(code)
+            declared = (*code.co_varnames, *code.co_cellvars, *code.co_freevars)
+            names = frozenset(n for n in declared if n in marked or sensitive(n))
+            wanted[code] = ("*" in marked, names)
+        every, names = wanted[code]
+        if every or names:
+            for name, value in frame.f_locals.items():
+                if every or name in names:
+                    secrets.add(value)
+    return secrets
+
+
+def _request_secrets(
+    environ: Mapping[str, Any], sensitive: Callable[[object], bool], secrets: Secrets
+) -> None:
+    for key, value in environ.items():
+        if isinstance(value, str) and sensitive(key):
+            secrets.add(value)
+    for key in ("HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION"):
+        value = environ.get(key)
+        if isinstance(value, str):
+            secrets.add_credentials(value)
+    cookie = environ.get("HTTP_COOKIE")
+    if isinstance(cookie, str):
+        for value in parse_cookie(cookie).values():
+            secrets.add(value)
+    query = environ.get("QUERY_STRING")
+    if isinstance(query, str) and query:
+        text = query.encode("latin-1", "replace").decode("utf-8", "replace")
+        for name, value in parse_qsl(text, keep_blank_values=True, errors="replace"):
+            if sensitive(name):
+                secrets.add(value)
+
+
+def _frames_of(exc: BaseException, policy: Policy) -> Iterator[FrameType]:
+    """Every frame of ``exc``, its causes, contexts and group members, each exception once."""
+    pending: list[BaseException | None] = [exc]
+    seen: set[int] = set()
+    while pending and len(seen) < 4 * policy.max_chain:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        for frame, _ in traceback.walk_tb(current.__traceback__):
+            yield frame
+        pending += (current.__cause__, current.__context__)
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions[: policy.max_group_members])
 
 
 def _attempt(read: Callable[[], T], default: T) -> T:

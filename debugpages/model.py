@@ -152,6 +152,8 @@ class ErrorReport:
     versions: tuple[tuple[str, str], ...] = ()
     notices: tuple[str, ...] = ()
     """Things the capture itself had to leave out, said in words (budget spent, ...)."""
+    environment: tuple[Variable, ...] = ()
+    """The OS environment variables on the policy's allow-list: never the whole environment."""
 
 
 @dataclass(frozen=True, slots=True)

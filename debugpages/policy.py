@@ -4,20 +4,37 @@ Every string that reaches a page goes through here: it is escaped where it could
 break a page or a terminal (lone surrogates, control and bidi characters), bounded
 in length, and masked when its name says it is a secret. Values are represented
 with a bounded ``reprlib.Repr``, once per object per page, within a time budget.
+
+Masking works twice. By name: a local, field, header or dict entry whose name
+matches a sensitive pattern shows ``MASK``. By value: every value found under such a
+name (and every sensitive-named OS environment variable) is collected in ``Secrets``
+and masked wherever else it appears, with credentials in URLs, by one pass of a
+``Masker`` over the finished model, so no field of the model can escape it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import builtins
 import collections
+import dataclasses
+import os
 import re
 import reprlib
 import time
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+from types import CodeType
+from typing import Any, TypeVar
+from urllib.parse import quote, quote_plus
 
-from .model import Variable
+from werkzeug.datastructures import Headers, MultiDict
+
+from .model import SourceLine, Variable
+from .sensitive import is_marked
+from .switch import ConfigurationError
 
 MASK = "********"
 """What a masked value shows: fixed length, so the secret's length is not shown either."""
@@ -27,8 +44,28 @@ DEFAULT_SENSITIVE = (
     "cookie", "session", "csrf", "credential", "private", "dsn",
 )  # fmt: skip
 
+ALWAYS_SENSITIVE = ("authorization", "cookie")
+"""Masked whatever the patterns: Authorization, Proxy-Authorization, Cookie, Set-Cookie."""
+
+SENSITIVE_VAR = "DEBUGPAGES_SENSITIVE"
+
+ENVIRONMENT_ALLOWLIST = (
+    "PATH", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "CONDA_PREFIX", "LANG", "LC_ALL", "TZ",
+)  # fmt: skip
+"""The OS environment variables the page shows; the environment is never shown whole."""
+
+MIN_ENVIRON_SECRET = 6
+"""Sensitive-named OS environment values shorter than this are not masked by value."""
+
+_LONGEST_SECRET = 4096
+_MAX_VERDICTS = 4096
+_MAX_SECRET_CHARS = 64 * 1024
+_URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#]*@")
+
 # C0 and C1 controls (but tab and newline), DEL, lone surrogates, bidi controls.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+# The same, and tab and newline too: for one-line fields such as a log record's path.
+_UNSAFE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -39,6 +76,11 @@ def _escape(match: re.Match[str]) -> str:
 def safe_text(text: str) -> str:
     """Escape what could crash an encoder or fool a reader; keep everything else."""
     return _UNSAFE.sub(_escape, text)
+
+
+def one_line(text: str) -> str:
+    """``safe_text`` that also escapes newlines and tabs: nothing can forge a log line."""
+    return _UNSAFE_LINE.sub(_escape, text)
 
 
 def bound(text: str, limit: int) -> tuple[str, bool]:
@@ -99,15 +141,41 @@ class Policy:
     repr_budget: float = 0.25
     """Seconds of repr work per page; values still waiting when it runs out say so."""
     sensitive: tuple[str, ...] = DEFAULT_SENSITIVE
+    """Regular expressions searched, ignoring case, in names; a plain word matches anywhere."""
+    environment: tuple[str, ...] = ENVIRONMENT_ALLOWLIST
+    """The OS environment variables the page shows, by exact name."""
+    min_secret_chars: int = 4
+    """Values found under sensitive names shorter than this are masked by name only."""
+    max_secrets: int = 256
+    """Texts (values and their escaped forms) masked by value per page; the rest by name only.
+
+    Each one costs the masking regular expression time on every string of the page."""
     _sensitive_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _verdicts: dict[str, bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        pattern = "|".join(re.escape(word) for word in self.sensitive) or "(?!)"
-        object.__setattr__(self, "_sensitive_re", re.compile(pattern, re.IGNORECASE))
+        for pattern in self.sensitive:
+            _check_pattern(pattern, "Policy.sensitive")
+        patterns = (*ALWAYS_SENSITIVE, *self.sensitive)
+        joined = "|".join(f"(?:{pattern})" for pattern in patterns)
+        object.__setattr__(self, "_sensitive_re", re.compile(joined, re.IGNORECASE))
+        object.__setattr__(self, "_verdicts", {})
 
     def is_sensitive(self, name: str) -> bool:
         """Whether a variable, field or header of this name holds a secret."""
-        return self._sensitive_re.search(name) is not None
+        verdict = self._verdicts.get(name)
+        if verdict is None:
+            # Names repeat from failure to failure (headers, environment, locals): remember.
+            if len(self._verdicts) >= _MAX_VERDICTS:
+                self._verdicts.clear()
+            verdict = self._verdicts[name] = self._sensitive_re.search(name) is not None
+        return verdict
+
+    def with_sensitive(self, *patterns: str) -> Policy:
+        """This policy, with more sensitive-name patterns."""
+        if not patterns:
+            return self
+        return dataclasses.replace(self, sensitive=(*self.sensitive, *patterns))
 
     def text(self, value: str, limit: int | None = None) -> tuple[str, bool]:
         """Escape and bound a string for display (cut first, so a huge string costs little)."""
@@ -125,27 +193,195 @@ class Policy:
         return Variable(shown_name, text, cut=cut)
 
 
+def _check_pattern(pattern: str, setting: str) -> None:
+    if not isinstance(pattern, str) or not pattern:
+        raise ConfigurationError(f"{setting}: {pattern!r} is not a pattern (a non-empty string)")
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise ConfigurationError(
+            f"{setting}: {pattern!r} is not a regular expression ({error})"
+        ) from None
+
+
+def sensitive_from_environment(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The extra patterns of ``DEBUGPAGES_SENSITIVE``: comma-separated, blanks ignored."""
+    value = (os.environ if environ is None else environ).get(SENSITIVE_VAR, "")
+    patterns = tuple(part.strip() for part in value.split(",") if part.strip())
+    for pattern in patterns:
+        _check_pattern(pattern, SENSITIVE_VAR)
+    return patterns
+
+
+M = TypeVar("M")
+
+
+class Masker:
+    """Masks, in any text, the secret values of one page and credentials in URLs.
+
+    One regular expression of the escaped values, longest first, compiled once per page.
+    """
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        ordered = sorted(values, key=len, reverse=True)
+        self._values = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def text(self, text: str) -> str:
+        """``text`` with every secret value and every URL's ``user:password@`` masked."""
+        if "://" in text:
+            text = _URL_CREDENTIALS.sub(rf"\1{MASK}@", text)
+        if self._values is not None:
+            text = self._values.sub(MASK, text)
+        return text
+
+    def model(self, value: M) -> M:
+        """A copy of a model (frozen dataclasses, tuples, strings) with every string masked."""
+        masked: M = self._walk(value)
+        return masked
+
+    def _walk(self, value: Any) -> Any:
+        """``value`` itself when nothing in it changed (the common case, kept cheap)."""
+        kind = type(value)
+        if kind is str:
+            return self.text(value)
+        if kind is tuple:
+            items = [self._walk(item) for item in value]
+            if any(new is not old for new, old in zip(items, value, strict=True)):
+                return tuple(items)
+            return value
+        names = _FIELDS.get(kind)
+        if names is None:
+            is_model = dataclasses.is_dataclass(kind)
+            names = _FIELDS[kind] = (
+                tuple(f.name for f in dataclasses.fields(kind)) if is_model else ()
+            )
+        changes: dict[str, Any] = {}
+        for name in names:
+            old = getattr(value, name)
+            member = type(old)
+            if member is str:
+                new = self.text(old)
+            elif member in _LEAVES:
+                continue
+            else:
+                new = self._walk(old)
+            if new is not old:
+                changes[name] = new
+        if not changes:
+            return value
+        if kind is SourceLine and "text" in changes:
+            changes["mark"] = None  # the columns moved
+        return dataclasses.replace(value, **changes)
+
+
+_LEAVES = frozenset({int, bool, float, type(None)})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+"""The field names of each model class the masker walks; ``()`` for anything else."""
+
+
+NO_MASKER = Masker()
+"""Masks credentials in URLs only."""
+
+
+class Secrets:
+    """The secret values of one page, collected by name, to be masked wherever they appear."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.left_out = 0
+        self._values: set[str] = set()
+        self._chars = 0
+        self._masker: Masker | None = NO_MASKER
+
+    def add(self, value: object, minimum: int | None = None, depth: int = 2) -> None:
+        """Collect a value found under a sensitive name: a string, bytes, or their containers."""
+        least = max(self.policy.min_secret_chars if minimum is None else minimum, 1)
+        kind = type(value)
+        if kind in (list, tuple, set, frozenset, dict):  # exact types: no user code runs
+            if depth > 0:
+                items = dict.values(value) if kind is dict else value  # type: ignore[arg-type]
+                for item in islice(items, 100):  # type: ignore[call-overload]
+                    self.add(item, minimum, depth - 1)
+            return
+        if self.left_out:
+            self.left_out += 1  # full already: no more work for values that cannot be added
+            return
+        if isinstance(value, str):
+            text = str.__str__(value)
+            forms = [text, builtins.repr(text)[1:-1]]
+        elif isinstance(value, int) and kind is int:  # a PIN, a one-time code; never a bool
+            text = int.__repr__(value) if value.bit_length() < 128 else ""
+            forms = [text]
+        elif isinstance(value, bytes | bytearray):
+            raw = bytes(value) if kind is bytearray else bytes.__bytes__(value)  # type: ignore[arg-type]
+            text = raw.decode("utf-8", "replace")
+            forms = [text, builtins.repr(raw)[2:-1]]
+        else:
+            return
+        if len(text) < least:
+            return
+        if len(text) > _LONGEST_SECRET:  # a key file: its lines are what can show
+            forms = [line.strip() for line in islice(text.splitlines(), 200)]
+            least = max(least, 8)
+        else:
+            forms += [safe_text(text), quote(text, safe=""), quote_plus(text, safe="")]
+        new = {form for form in forms if len(form) >= least and form not in MASK} - self._values
+        if not new:
+            return
+        size = sum(map(len, new))
+        if len(self._values) + len(new) > self.policy.max_secrets or (
+            self._chars + size > _MAX_SECRET_CHARS  # the regular expression stays cheap
+        ):
+            self.left_out += 1
+            return
+        self._values |= new
+        self._chars += size
+        self._masker = None
+
+    def add_credentials(self, header: str) -> None:
+        """An ``Authorization`` value: the whole, the credentials, and Basic's password."""
+        self.add(header)
+        scheme, _, credentials = header.strip().partition(" ")
+        credentials = credentials.strip()
+        self.add(credentials)
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(credentials, validate=True).decode("utf-8", "replace")
+            except (binascii.Error, ValueError):
+                return
+            self.add(decoded)
+            self.add(decoded.partition(":")[2])
+
+    def masker(self) -> Masker:
+        """The masker for the values collected so far (compiled once until more come)."""
+        if self._masker is None:
+            self._masker = Masker(self._values)
+        return self._masker
+
+
 class _BoundedRepr(reprlib.Repr):
-    """``reprlib.Repr`` that counts what it leaves out and stops at a size.
+    """``reprlib.Repr`` that counts what it leaves out, stops at a size and masks secrets.
 
     It dispatches on the type's ``__repr__`` rather than its name, so a subclass that
     keeps ``list.__repr__`` is bounded too, and a user's class named ``list`` is not
-    mistaken for one.
+    mistaken for one. Mappings mask the values of sensitive keys, pairs such as
+    ``("Set-Cookie", value)`` their second item; ``os.environ`` is never shown whole.
     """
 
-    def __init__(
-        self, max_chars: int, max_items: int, max_depth: int, is_sensitive: Callable[[str], bool]
-    ) -> None:
+    def __init__(self, policy: Policy, secrets: Secrets) -> None:
         super().__init__()
-        self.is_sensitive = is_sensitive
-        self.maxlevel = max_depth
-        self.maxstring = self.maxother = max_chars
-        self.max_items = max_items
+        self.policy = policy
+        self.secrets = secrets
+        self.masker = secrets.masker()
+        self.maxlevel = policy.max_depth
+        self.maxstring = self.maxother = policy.max_value_chars
+        self.max_items = policy.max_items
         self.cut = False
         self._spent = 0
+        self._os_environ: dict[str, str] | None = None
         self._dispatch: dict[object, Callable[[object, int], str]] = {
             list.__repr__: lambda x, level: self._items(x, level, "[", "]"),
-            tuple.__repr__: lambda x, level: self._items(x, level, "(", ")", 1),
+            tuple.__repr__: self._tuple,
             set.__repr__: lambda x, level: self._items(x, level, "{", "}", empty="set()"),
             frozenset.__repr__: lambda x, level: self._items(
                 x, level, "frozenset({", "})", empty="frozenset()"
@@ -156,6 +392,11 @@ class _BoundedRepr(reprlib.Repr):
             bytes.__repr__: self._text,
             bytearray.__repr__: self._text,
             int.__repr__: self._int,
+            Headers.__repr__: lambda x, level: self._pairs(x, level, Headers.items),
+            MultiDict.__repr__: lambda x, level: self._pairs(
+                x, level, lambda d: MultiDict.items(d, multi=True)
+            ),
+            type(os.environ).__repr__: self._os_environ_repr,
         }
 
     def shown(self, value: object) -> tuple[str, bool]:
@@ -174,8 +415,11 @@ class _BoundedRepr(reprlib.Repr):
             text = builtins.repr(x)
         except Exception as exc:
             return f"<repr failed: {type(exc).__qualname__}: {_message_of(exc, 200)}>"
+        if not isinstance(text, str):
+            return f"<repr failed: it returned {type(text).__qualname__}, not str>"
         if len(text) > self.maxother:
             self.cut = True
+            text = self.masker.text(text)  # before the cut, so no part of a secret stays
             return f"{text[: self.maxother]} … ({len(text):,} characters in all)"
         return text
 
@@ -185,7 +429,8 @@ class _BoundedRepr(reprlib.Repr):
             return builtins.repr(x)
         self.cut = True
         unit = "characters" if isinstance(x, str) else "bytes"
-        return f"{x[: self.maxstring]!r} … ({len(x):,} {unit} in all)"
+        start = self.masker.text(str.__str__(x)) if isinstance(x, str) else x
+        return f"{start[: self.maxstring]!r} … ({len(x):,} {unit} in all)"
 
     def _int(self, x: object, level: int) -> str:
         assert isinstance(x, int)
@@ -193,6 +438,13 @@ class _BoundedRepr(reprlib.Repr):
             self.cut = True
             return f"<int of {x.bit_length():,} bits>"
         return int.__repr__(x)
+
+    def _tuple(self, x: object, level: int) -> str:
+        assert isinstance(x, tuple)
+        if len(x) == 2 and isinstance(x[0], str) and self.policy.is_sensitive(x[0]):
+            self.secrets.add(x[1])
+            return f"({self.repr1(x[0], level - 1)}, {MASK})"
+        return self._items(x, level, "(", ")", 1)
 
     def _items(
         self,
@@ -222,14 +474,47 @@ class _BoundedRepr(reprlib.Repr):
         if level <= 0:
             self.cut = True
             return f"{{… {size:,} items}}"
-        pairs = (f"{self.repr1(k, level - 1)}: {self._value(k, v, level)}" for k, v in x.items())
-        return f"{{{', '.join(self._take(pairs, size))}}}"
+        items: Iterable[tuple[object, object]] = dict.items(x)
+        hidden = 0
+        if dict.__contains__(x, "wsgi.version"):  # a WSGI environ: wsgiref copies os.environ in
+            shown = [(k, v) for k, v in items if not self._from_os_environ(k, v)]
+            hidden, items = size - len(shown), shown
+        pairs = (f"{self.repr1(k, level - 1)}: {self._value(k, v, level)}" for k, v in items)
+        parts = self._take(pairs, size - hidden)
+        if hidden:
+            parts.append(f"… {hidden:,} OS environment variables not shown")
+        return f"{{{', '.join(parts)}}}"
+
+    def _pairs(
+        self, x: object, level: int, items: Callable[[Any], Iterable[tuple[object, object]]]
+    ) -> str:
+        """werkzeug's ``Headers`` and ``MultiDict``: ``Name([(key, value), ...])``, masked."""
+        pairs = list(items(x))
+        name = type(x).__name__
+        if level <= 0:
+            self.cut = True
+            return f"{name}([…])"
+        shown = (f"({self.repr1(k, level - 1)}, {self._value(k, v, level)})" for k, v in pairs)
+        return f"{name}([{', '.join(self._take(shown, len(pairs)))}])"
 
     def _value(self, key: object, value: object, level: int) -> str:
-        """A dict's value, masked when its key names a secret (an environ, a settings dict)."""
-        if isinstance(key, str) and self.is_sensitive(key):
+        """A mapping's value, masked when its key names a secret (an environ, a settings dict)."""
+        if isinstance(key, str) and self.policy.is_sensitive(key):
+            self.secrets.add(value)
             return MASK
         return self.repr1(value, level - 1)
+
+    def _from_os_environ(self, key: object, value: object) -> bool:
+        if self._os_environ is None:
+            self._os_environ = dict(os.environ)
+        return (
+            isinstance(key, str)
+            and key not in self.policy.environment
+            and self._os_environ.get(key, None) == value
+        )
+
+    def _os_environ_repr(self, x: object, level: int) -> str:
+        return f"<os.environ: {len(os.environ):,} variables, not shown; see Environment>"
 
     def _take(self, parts: Iterable[str], size: int) -> list[str]:
         """Up to ``max_items`` parts, fewer once the text is long enough; then a count."""
@@ -255,21 +540,27 @@ def _message_of(exc: BaseException, limit: int) -> str:
 class ValueFormatter:
     """Shows values for one page: each object once, masked by name, within a time budget."""
 
-    def __init__(self, policy: Policy, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        clock: Callable[[], float] = time.perf_counter,
+        *,
+        secrets: Secrets | None = None,
+    ) -> None:
         self.policy = policy
-        self._repr = _BoundedRepr(
-            policy.max_value_chars, policy.max_items, policy.max_depth, policy.is_sensitive
-        )
+        self.secrets = Secrets(policy) if secrets is None else secrets
+        self._repr = _BoundedRepr(policy, self.secrets)
         self._clock = clock
         self._deadline = clock() + policy.repr_budget
         self._seen: dict[int, tuple[str, bool]] = {}
         self._alive: list[object] = []  # keeps ids unique while the page is captured
         self.skipped = 0
 
-    def variable(self, name: str, value: object) -> Variable:
-        """One local variable as the page shows it."""
+    def variable(self, name: str, value: object, code: CodeType | None = None) -> Variable:
+        """One local variable as the page shows it (``code``: its frame's, for the decorator)."""
         shown_name = safe_text(name)
-        if self.policy.is_sensitive(name):
+        if self.policy.is_sensitive(name) or is_marked(code, name):
+            self.secrets.add(value)
             return Variable(shown_name, MASK, masked=True)
         known = self._seen.get(id(value))
         if known is None:
@@ -286,6 +577,10 @@ class ValueFormatter:
             self._seen[id(value)] = known
             self._alive.append(value)
         return Variable(shown_name, known[0], known[1])
+
+    def text(self, value: str, limit: int | None = None) -> tuple[str, bool]:
+        """A message or note: secrets masked before it is bounded, so no part of one stays."""
+        return self.policy.text(self._repr.masker.text(value), limit)
 
     def release(self) -> None:
         """Drop every reference to the application's values."""

@@ -1,9 +1,10 @@
 """The respond step: one engine under every adapter.
 
 An adapter hands the engine an exception and the request's WSGI-style environ;
-the engine logs the exception with a fresh reference, captures what the mode
-allows, renders the page in the format the client prefers and returns the
-status line, headers and body. Adapters only translate that to their protocol.
+the engine captures what the mode (and the client's address) allows, logs the
+exception with a fresh reference, renders the page in the format the client
+prefers and returns the status line, headers and body. Adapters only translate
+that to their protocol.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import dataclasses
 import logging
 import os
 import secrets
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -22,15 +22,17 @@ from typing import Any
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
 
-from .capture import capture, shrink
+from .access import ALLOW_VAR, client_allowed, resolve_allow
+from .capture import capture, collect_secrets, shrink
 from .choose import HTML, TEXT, Format, choose_format, template_names
 from .editor import Editor, editor_from_env
+from .logs import current_secrets, handler_failed, handling, log_failure, report_log, request_line
 from .mod_python import SERVER_RETURN, outcome
 from .model import ErrorReport, Page
-from .policy import Policy
+from .policy import Policy, Secrets, one_line, sensitive_from_environment
 from .render import Renderer, minimal_page
 from .switch import Mode
-from .tracing import current_trace_id, record
+from .tracing import current_trace_id
 
 log = logging.getLogger("debugpages")
 
@@ -122,10 +124,16 @@ class Engine:
         template_dirs: Sequence[str | os.PathLike[str]] = (),
         policy: Policy | None = None,
         editor: Editor | None = None,
+        *,
+        sensitive: Iterable[str] = (),
+        allow: Iterable[str] | str | None = None,
     ) -> None:
         self.mode = mode
-        self.policy = policy or Policy()
+        extra = (*sensitive, *sensitive_from_environment())
+        self.policy = (policy or Policy()).with_sensitive(*extra)
         self.editor = editor if editor is not None else editor_from_env()
+        self.allow = resolve_allow(allow)
+        """Client networks that may see tracebacks (``DEBUGPAGES_ALLOW``); ``None``: all."""
         self.renderer = Renderer(template_dirs, auto_reload=mode is not Mode.OFF)
 
     def reply(self, exc: Exception, environ: Mapping[str, Any]) -> Reply:
@@ -136,12 +144,28 @@ class Engine:
             length = [] if code in (204, 304) else [("Content-Length", "0")]  # RFC 9110 8.6
             return Reply(code, "", status_line(code), length, b"")
         reference = new_reference()
-        report_log(exc, environ, reference, self.mode, code, meaning.explanation or "")
-        page = self.page(exc, environ, reference, code)
-        own = []
-        if meaning.http_error and isinstance(exc, HTTPException):
-            own = _own_headers(exc, environ)
-        return self._send(page, environ, own)
+        mode, notes = self.mode, [meaning.explanation or ""]
+        if mode is not Mode.OFF and not client_allowed(self.allow, environ):
+            mode = Mode.OFF
+            remote = environ.get("REMOTE_ADDR")
+            client = one_line(remote)[:64] if isinstance(remote, str) else "(no address)"
+            notes.append(f"client {client} is outside {ALLOW_VAR}, so it got the off page")
+        with handling(reference, self.secrets_of(exc, environ) if code >= 500 else None):
+            page = self.page(exc, environ, reference, code, mode)
+            # Logged once the page is captured: the form's secrets are known by then.
+            report_log(exc, environ, reference, mode, code, "; ".join(filter(None, notes)))
+            own = []
+            if meaning.http_error and isinstance(exc, HTTPException):
+                own = _own_headers(exc, environ)
+            return self._send(page, environ, own)
+
+    def secrets_of(self, exc: Exception, environ: Mapping[str, Any]) -> Secrets | None:
+        """The values to mask by value on this page and in its log record."""
+        try:
+            return collect_secrets(exc, environ, self.policy)
+        except Exception:
+            log_failure("debugpages: collecting the secrets to mask failed")
+            return None
 
     def status_reply(
         self, code: int, environ: Mapping[str, Any], headers: Sequence[tuple[str, str]] = ()
@@ -151,8 +175,7 @@ class Engine:
         The application's headers are kept, but for those the page sets itself.
         """
         reference = new_reference()
-        method = str(environ.get("REQUEST_METHOD", "?"))
-        path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
+        method, path = request_line(environ)
         log.info(
             "%d with an empty body on %s %s: sent its page (reference %s)",
             code, method, path, reference,
@@ -174,7 +197,8 @@ class Engine:
         self, page: Page, environ: Mapping[str, Any], extra: Sequence[tuple[str, str]]
     ) -> Reply:
         """Render ``page`` in the format the client prefers; the page's headers win."""
-        fmt = choose_format(environ.get("HTTP_ACCEPT"))
+        accept = environ.get("HTTP_ACCEPT")
+        fmt = choose_format(accept if isinstance(accept, str) else None)
         nonce = secrets.token_urlsafe(16)
         body = self.render(page, fmt, nonce).encode("utf-8", "backslashreplace")
         sent = 200 if page.original_status else page.status
@@ -192,32 +216,40 @@ class Engine:
             body = b""
         return Reply(sent, page.reference, status_line(sent), headers, body)
 
-    def page(self, exc: Exception, environ: Mapping[str, Any], reference: str, code: int) -> Page:
+    def page(
+        self,
+        exc: Exception,
+        environ: Mapping[str, Any],
+        reference: str,
+        code: int,
+        mode: Mode | None = None,
+    ) -> Page:
         """The page model: in ``off``, and for client errors, it holds no detail at all.
 
         A 5xx sent on purpose (``abort(503)``) keeps its own page outside ``off``, with
         where it was raised; only an unhandled exception gets the traceback page.
         """
+        mode = self.mode if mode is None else mode
         meaning = _meaning(exc)
         error: ErrorReport | None = None
-        if self.mode is not Mode.OFF and code >= 500:
+        if mode is not Mode.OFF and code >= 500:
             try:
-                error = capture(exc, environ, self.policy, self.editor)
+                error = capture(exc, environ, self.policy, self.editor, current_secrets())
             except Exception:
-                log.exception("debugpages: capturing failed (reference %s)", reference)
+                log_failure(f"debugpages: capturing failed (reference {reference})")
         text = meaning.description
-        if self.mode is not Mode.OFF and meaning.explanation is not None:
+        if mode is not Mode.OFF and meaning.explanation is not None:
             text = meaning.explanation
         description = self.policy.text(text, self.policy.max_message_chars)[0] if text else None
         title = reason(code)
         if meaning.title:
             title = self.policy.text(meaning.title, 200)[0]
-        legacy = self.mode is Mode.LEGACY_200 and error is not None and not meaning.http_error
+        legacy = mode is Mode.LEGACY_200 and error is not None and not meaning.http_error
         return Page(
             status=code,
             title=title or "Unknown Status",
             reference=reference,
-            mode=self.mode.value,
+            mode=mode.value,
             time=datetime.now(UTC).isoformat(timespec="seconds"),
             error=error,
             original_status=status_line(code) if legacy else None,
@@ -243,12 +275,16 @@ class Engine:
     def _render(self, page: Page, fmt: Format, nonce: str, *, with_text: bool) -> str:
         mode = Mode(page.mode) if page.error is not None else Mode.OFF
         context: dict[str, Any] = {"page": page, "nonce": nonce, "traceback_text": None}
-        if page.error is not None and not page.http_error and fmt is HTML and with_text:
-            context["traceback_text"] = self.renderer.render(
-                template_names(mode, page.status, TEXT), context
-            )
         names = template_names(mode, page.status, fmt, http_error=page.http_error)
-        return self.renderer.render(names, context)
+        try:
+            if page.error is not None and not page.http_error and fmt is HTML and with_text:
+                context["traceback_text"] = self.renderer.render(
+                    template_names(mode, page.status, TEXT), context
+                )
+            return self.renderer.render(names, context)
+        except Exception as error:  # a logging handler raised while a failure was logged
+            handler_failed(page.reference, error)
+            return minimal_page(page, names[0])
 
 
 def _own_headers(exc: HTTPException, environ: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -269,37 +305,8 @@ def _hardening(nonce: str) -> list[tuple[str, str]]:
         (
             "Content-Security-Policy",
             f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
-            "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
         ),
         ("Referrer-Policy", "no-referrer"),
         ("X-Robots-Tag", "noindex"),
     ]
-
-
-def report_log(
-    exc: Exception,
-    environ: Mapping[str, Any],
-    reference: str,
-    mode: Mode,
-    code: int,
-    note: str = "",
-) -> None:
-    """Log the exception once, under its reference; a failing handler never breaks the page."""
-    method = str(environ.get("REQUEST_METHOD", "?"))
-    path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
-    extra = {"reference": reference, "method": method, "path": path, "mode": mode.value}
-    record(exc, reference, code)  # on the current OpenTelemetry span, where there is one
-    try:
-        if code >= 500:
-            log.error(
-                "%s on %s %s (reference %s)%s",
-                type(exc).__qualname__, method, path, reference, f": {note}" if note else "",
-                exc_info=exc, extra=extra,
-            )  # fmt: skip
-        else:
-            log.info("%d on %s %s (reference %s)", code, method, path, reference, extra=extra)
-    except Exception as error:  # a handler raised instead of handling its own error
-        print(
-            f"debugpages: logging the exception with reference {reference} failed: {error!r}",
-            file=sys.stderr,
-        )

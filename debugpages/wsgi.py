@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .editor import Editor
+from .logs import report_log
 from .policy import Policy
-from .respond import Engine, is_passthrough, new_reference, report_log
+from .respond import Engine, is_passthrough, new_reference
 from .switch import Mode, resolve_mode
 
 if TYPE_CHECKING:
@@ -87,7 +88,9 @@ class ErrorPages:
 
     ``mode`` beats the ``DEBUGPAGES`` environment variable, which beats ``default``
     (``off`` for the library; the development server passes ``on``). ``editor`` beats
-    ``DEBUGPAGES_EDITOR`` and ``DEBUGPAGES_PATH_MAP``. With
+    ``DEBUGPAGES_EDITOR`` and ``DEBUGPAGES_PATH_MAP``. ``sensitive`` adds name patterns
+    to mask (as ``DEBUGPAGES_SENSITIVE`` does); ``allow`` lists the client networks that
+    may see tracebacks (else ``DEBUGPAGES_ALLOW``; unset: all). With
     ``fill_empty_errors``, a response the application sends itself with a status of
     400 or more and an empty body gets the canonical page for its status, as Apache's
     ``ErrorDocument`` did; a response with a body is never touched.
@@ -103,11 +106,15 @@ class ErrorPages:
         editor: Editor | None = None,
         default: Mode = Mode.OFF,
         fill_empty_errors: bool = False,
+        sensitive: Iterable[str] = (),
+        allow: Iterable[str] | str | None = None,
     ) -> None:
         chosen, source = resolve_mode(mode, default=default)
         self.app = app
         self.fill_empty_errors = fill_empty_errors
-        self.engine = Engine(chosen, template_dirs, policy, editor)
+        self.engine = Engine(
+            chosen, template_dirs, policy, editor, sensitive=sensitive, allow=allow
+        )
         level = logging.INFO if chosen is Mode.OFF else logging.WARNING
         log.log(level, "debugpages: mode %s (from %s)", chosen.value, source)
 
@@ -216,7 +223,9 @@ class ErrorPages:
         if is_passthrough(exc):
             return exc.get_response(environ)(environ, start_response)  # type: ignore[attr-defined, no-any-return]
         if progress.body:
-            report_log(exc, environ, new_reference(), self.mode, 500, _TOO_LATE)
+            report_log(
+                exc, environ, new_reference(), self.mode, 500, _TOO_LATE, policy=self.engine.policy
+            )
             raise exc
         reply = self.engine.reply(exc, environ)
         try:

@@ -355,11 +355,6 @@ def test_a_minimal_scope_without_server_client_or_headers_still_gets_the_page() 
     assert b"raw failure" in sent[1]["body"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="policy.py (issue 4) masks sensitive dict keys, but not the (name, value) header "
-    "pairs and the query string of the ASGI `scope` local that every middleware frame holds",
-)
 def test_secrets_in_the_scope_local_are_never_shown() -> None:
     page = TestClient(starlette_app("on")).get(
         "/boom?token=query-secret",

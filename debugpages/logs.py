@@ -1,0 +1,163 @@
+"""Logging with the reference: every caught exception is logged once, masked.
+
+While the engine works on one failure it keeps that failure's secrets in a context
+variable, so that every record the ``debugpages`` logger emits meanwhile (its own,
+the renderer's) carries a masked traceback in ``exc_text``, which standard
+formatters print as it is. Records keep ``exc_info`` for handlers that want the
+exception itself. A handler that raises never costs the client its page.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from .capture import collect_secrets
+from .policy import NO_MASKER, Masker, Policy, Secrets, one_line, safe_text
+from .switch import Mode
+from .tracing import record
+
+log = logging.getLogger("debugpages")
+
+
+@dataclass(slots=True)
+class _Failure:
+    """The failure the engine is working on, for the logging filter."""
+
+    reference: str
+    secrets: Secrets | None
+    handler_failed: bool = False
+
+
+_current: ContextVar[_Failure | None] = ContextVar("debugpages_failure", default=None)
+_DEFAULT_POLICY = Policy()
+
+
+@contextmanager
+def handling(reference: str, secrets: Secrets | None) -> Iterator[None]:
+    """Mark the failure being handled, for the records logged meanwhile."""
+    token = _current.set(_Failure(reference, secrets))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def current_secrets() -> Secrets | None:
+    """The secrets of the failure being handled, if any."""
+    failure = _current.get()
+    return failure.secrets if failure is not None else None
+
+
+def masked_traceback(exc: BaseException, masker: Masker) -> str:
+    """The traceback a standard formatter prints, with secrets masked and controls escaped."""
+    try:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception:  # linecache cannot read a file name; say what can be said without it
+        lines = ["Traceback (most recent call last):\n"]
+        for frame, line in traceback.walk_tb(exc.__traceback__):
+            code = frame.f_code
+            lines.append(f'  File "{code.co_filename}", line {line}, in {code.co_name}\n')
+        kind = type(exc)
+        name = kind.__qualname__
+        if kind.__module__ not in ("builtins", "__main__"):
+            name = f"{kind.__module__}.{name}"
+        try:
+            message = str(exc)
+        except Exception:
+            message = "<exception str() failed>"
+        text = "".join(lines) + (f"{name}: {message}" if message else name)
+    return safe_text(masker.text(text.removesuffix("\n")))
+
+
+class _MaskTracebacks(logging.Filter):
+    """Sets ``exc_text``, which standard formatters print as it is, to the masked traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            exc = record.exc_info[1]
+            secrets = current_secrets()
+            try:
+                if secrets is None:
+                    masker = collect_secrets(exc, None, _DEFAULT_POLICY).masker()
+                else:
+                    masker = secrets.masker()
+            except Exception:  # an exception too odd to read: URLs are still masked
+                masker = NO_MASKER
+            record.exc_text = masked_traceback(exc, masker)
+        return True
+
+
+log.addFilter(_MaskTracebacks())
+
+
+def request_line(environ: Mapping[str, Any], masker: Masker = NO_MASKER) -> tuple[str, str]:
+    """The method and path of a request, escaped to one line so no request forges log lines."""
+    method = one_line(str(environ.get("REQUEST_METHOD", "?")))[:64]
+    raw_path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
+    return method, masker.text(one_line(raw_path)[:2048])
+
+
+def report_log(
+    exc: Exception,
+    environ: Mapping[str, Any],
+    reference: str,
+    mode: Mode,
+    code: int,
+    note: str = "",
+    *,
+    policy: Policy | None = None,
+) -> None:
+    """Log the exception once, under its reference, and tell the current span about it."""
+    record(exc, reference, code)  # on the current OpenTelemetry span, where there is one
+    failure = _current.get()
+    token = None
+    try:
+        if failure is None:  # called by an adapter on its own (the response had started)
+            secrets = collect_secrets(exc, environ, policy or Policy()) if code >= 500 else None
+            failure = _Failure(reference, secrets)
+            token = _current.set(failure)
+        masker = failure.secrets.masker() if failure.secrets is not None else NO_MASKER
+        method, path = request_line(environ, masker)
+        extra = {"reference": reference, "method": method, "path": path, "mode": mode.value}
+        if code >= 500:
+            log.error(
+                "%s on %s %s (reference %s)%s",
+                type(exc).__qualname__, method, path, reference, f": {note}" if note else "",
+                exc_info=exc, extra=extra,
+            )  # fmt: skip
+        else:
+            log.info("%d on %s %s (reference %s)", code, method, path, reference, extra=extra)
+    except Exception as error:  # a handler raised instead of handling its own error
+        handler_failed(reference, error)
+    finally:
+        if token is not None:
+            _current.reset(token)
+
+
+def log_failure(message: str) -> None:
+    """Log a failure of debugpages itself, with its traceback, whatever the handlers do."""
+    try:
+        log.exception(message)
+    except Exception as error:
+        failure = _current.get()
+        handler_failed(failure.reference if failure else "(none)", error)
+
+
+def handler_failed(reference: str, error: BaseException) -> None:
+    """Say on stderr, once per failure handled, that logging itself failed."""
+    failure = _current.get()
+    if failure is not None:
+        if failure.handler_failed:
+            return
+        failure.handler_failed = True
+    print(
+        f"debugpages: logging the exception with reference {reference} failed: {error!r}",
+        file=sys.stderr,
+    )
