@@ -17,15 +17,16 @@ from __future__ import annotations
 import io
 import logging
 import os
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
 
+from .editor import Editor
 from .logs import report_log
 from .policy import Policy
 from .respond import Engine, is_passthrough, new_reference
-from .switch import Mode, resolve_mode
+from .switch import Mode
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -42,7 +43,8 @@ class ASGIErrorPages:
     """ASGI middleware that turns unhandled exceptions into the page of the chosen mode.
 
     ``mode`` beats the ``DEBUGPAGES`` environment variable, which beats ``default``.
-    Only ``http`` scopes are watched; ``lifespan`` and ``websocket`` pass through.
+    The other arguments are ``ErrorPages``' own. Only ``http`` scopes are watched;
+    ``lifespan`` and ``websocket`` pass through.
     """
 
     def __init__(
@@ -52,13 +54,21 @@ class ASGIErrorPages:
         *,
         template_dirs: Sequence[str | os.PathLike[str]] = (),
         policy: Policy | None = None,
+        editor: Editor | None = None,
         default: Mode = Mode.OFF,
+        sensitive: Iterable[str] = (),
+        allow: Iterable[str] | str | None = None,
     ) -> None:
-        chosen, source = resolve_mode(mode, default=default)
         self.app = app
-        self.engine = Engine(chosen, template_dirs, policy)
-        level = logging.INFO if chosen is Mode.OFF else logging.WARNING
-        log.log(level, "debugpages: mode %s (from %s)", chosen.value, source)
+        self.engine = Engine.switched(
+            mode,
+            default=default,
+            template_dirs=template_dirs,
+            policy=policy,
+            editor=editor,
+            sensitive=sensitive,
+            allow=allow,
+        )
 
     @property
     def mode(self) -> Mode:

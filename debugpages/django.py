@@ -27,7 +27,7 @@ from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOpera
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 
-from .respond import Engine
+from .respond import Engine, announce
 from .switch import ConfigurationError, Mode, parse_mode, resolve_mode
 
 log = logging.getLogger("debugpages")
@@ -44,8 +44,7 @@ class ErrorPagesMiddleware:
         self.get_response = get_response
         mode, source, template_dirs = _configuration()
         self.engine = Engine(mode, template_dirs)
-        level = logging.INFO if mode is Mode.OFF else logging.WARNING
-        log.log(level, "debugpages: mode %s (from %s)", mode.value, source)
+        announce(mode, source)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)

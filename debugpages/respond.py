@@ -31,7 +31,7 @@ from .mod_python import SERVER_RETURN, outcome
 from .model import ErrorReport, Page
 from .policy import Policy, Secrets, one_line, sensitive_from_environment
 from .render import Renderer, minimal_page
-from .switch import Mode
+from .switch import Mode, resolve_mode
 from .tracing import current_trace_id
 
 log = logging.getLogger("debugpages")
@@ -115,6 +115,12 @@ def _custom_name(exc: HTTPException) -> str | None:
         return None
 
 
+def announce(mode: Mode, source: str) -> None:
+    """Log the chosen mode once, with where it came from: INFO for off, WARNING for the rest."""
+    level = logging.INFO if mode is Mode.OFF else logging.WARNING
+    log.log(level, "debugpages: mode %s (from %s)", mode.value, source)
+
+
 class Engine:
     """Turns exceptions into replies for one mode, one set of templates and one policy."""
 
@@ -135,6 +141,23 @@ class Engine:
         self.allow = resolve_allow(allow)
         """Client networks that may see tracebacks (``DEBUGPAGES_ALLOW``); ``None``: all."""
         self.renderer = Renderer(template_dirs, auto_reload=mode is not Mode.OFF)
+
+    @classmethod
+    def switched(
+        cls,
+        mode: Mode | str | None,
+        *,
+        default: Mode = Mode.OFF,
+        template_dirs: Sequence[str | os.PathLike[str]] = (),
+        policy: Policy | None = None,
+        editor: Editor | None = None,
+        sensitive: Iterable[str] = (),
+        allow: Iterable[str] | str | None = None,
+    ) -> Engine:
+        """The engine for the mode the switch picks (argument, ``DEBUGPAGES``, default)."""
+        chosen, source = resolve_mode(mode, default=default)
+        announce(chosen, source)
+        return cls(chosen, template_dirs, policy, editor, sensitive=sensitive, allow=allow)
 
     def reply(self, exc: Exception, environ: Mapping[str, Any]) -> Reply:
         """The page for ``exc``, logged under the reference the page shows."""

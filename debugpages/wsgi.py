@@ -19,7 +19,7 @@ from .editor import Editor
 from .logs import report_log
 from .policy import Policy
 from .respond import Engine, is_passthrough, new_reference
-from .switch import Mode, resolve_mode
+from .switch import Mode
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -109,14 +109,17 @@ class ErrorPages:
         sensitive: Iterable[str] = (),
         allow: Iterable[str] | str | None = None,
     ) -> None:
-        chosen, source = resolve_mode(mode, default=default)
         self.app = app
         self.fill_empty_errors = fill_empty_errors
-        self.engine = Engine(
-            chosen, template_dirs, policy, editor, sensitive=sensitive, allow=allow
+        self.engine = Engine.switched(
+            mode,
+            default=default,
+            template_dirs=template_dirs,
+            policy=policy,
+            editor=editor,
+            sensitive=sensitive,
+            allow=allow,
         )
-        level = logging.INFO if chosen is Mode.OFF else logging.WARNING
-        log.log(level, "debugpages: mode %s (from %s)", chosen.value, source)
 
     @property
     def mode(self) -> Mode:

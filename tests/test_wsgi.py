@@ -114,29 +114,6 @@ def test_a_logging_handler_that_raises_never_costs_the_client_its_page(
     assert "disk full" in capsys.readouterr().err
 
 
-def test_nothing_of_the_failed_request_is_kept_alive(monkeypatch: pytest.MonkeyPatch) -> None:
-    import gc
-    import weakref
-
-    # pytest's own log capture keeps every record, and a record keeps its exc_info.
-    monkeypatch.setattr(logging.getLogger("debugpages"), "propagate", False)
-
-    class Payload:
-        pass
-
-    refs: list[weakref.ref[Payload]] = []
-
-    def app(environ: dict[str, object], start_response: object) -> Iterable[bytes]:
-        payload = Payload()
-        refs.append(weakref.ref(payload))
-        raise RuntimeError(f"failed with {payload!r}")
-
-    client = Client(ErrorPages(app, mode="on"))
-    assert client.get("/").status_code == 500
-    gc.collect()
-    assert refs[0]() is None
-
-
 @pytest.mark.parametrize("mode", ["off", "on", "legacy-200"])
 def test_a_failed_requests_frames_die_with_the_response_without_the_cycle_collector(
     monkeypatch: pytest.MonkeyPatch, mode: str
