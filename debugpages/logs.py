@@ -58,11 +58,10 @@ def current_secrets() -> Secrets | None:
 def masked_traceback(exc: BaseException, masker: Masker) -> str:
     """The traceback a standard formatter prints, with secrets masked and controls escaped."""
     try:
-        # format_exception(), but reading source lines only for the frames it prints:
-        # half the cost on the thousand frames of a RecursionError.
         summary = traceback.TracebackException(
             type(exc), exc, exc.__traceback__, lookup_lines=False, compact=True
         )
+        _format_repeats_once(summary)
         text = "".join(summary.format())
     except Exception:  # linecache cannot read a file name; say what can be said without it
         lines = ["Traceback (most recent call last):\n"]
@@ -79,6 +78,41 @@ def masked_traceback(exc: BaseException, masker: Masker) -> str:
             message = "<exception str() failed>"
         text = "".join(lines) + (f"{name}: {message}" if message else name)
     return safe_text(masker.text(text.removesuffix("\n")))
+
+
+class _RepeatAware(traceback.StackSummary):
+    """Formats each distinct frame once.
+
+    CPython formats every frame of a stack (parsing its line for the carets) before it
+    collapses repeats into "[Previous line repeated N more times]": 1,000 parses for a
+    RecursionError. The text is the same; the cost is that of the distinct frames.
+    """
+
+    def format_frame_summary(self, frame_summary: Any, *args: Any, **kwargs: Any) -> Any:
+        key = (
+            frame_summary.filename,
+            frame_summary.lineno,
+            frame_summary.name,
+            getattr(frame_summary, "colno", None),
+            getattr(frame_summary, "end_colno", None),
+        )
+        formatted: dict[tuple[object, ...], Any] = self.__dict__.setdefault("_formatted", {})
+        if key not in formatted:
+            formatted[key] = super().format_frame_summary(frame_summary, *args, **kwargs)
+        return formatted[key]
+
+
+def _format_repeats_once(summary: traceback.TracebackException) -> None:
+    """Give every stack of the exception, its chain and its groups a ``_RepeatAware``."""
+    pending: list[traceback.TracebackException | None] = [summary]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.stack = _RepeatAware(current.stack)
+        pending += [current.__cause__, current.__context__, *(current.exceptions or ())]
 
 
 class _MaskTracebacks(logging.Filter):
