@@ -181,8 +181,16 @@ class _Exceptions:
             self.policy.max_frames,
         )
         with_locals = len(kept) - self.policy.max_frames_with_locals
+        with_context = len(kept) - self.policy.max_frames_with_context
         views = [
-            self.frame(pairs[index], run, repeated, before, show_locals=position >= with_locals)
+            self.frame(
+                pairs[index],
+                run,
+                repeated,
+                before,
+                show_locals=position >= with_locals,
+                context=self.policy.context_lines if position >= with_context else 0,
+            )
             for position, (index, run, repeated, before) in reversed(list(enumerate(kept)))
         ]
         views.reverse()
@@ -196,6 +204,7 @@ class _Exceptions:
         left_out_before: int,
         *,
         show_locals: bool,
+        context: int,
     ) -> FrameView:
         frame = step.frame
         filename = frame.f_code.co_filename
@@ -206,7 +215,7 @@ class _Exceptions:
         variables_left_out = 0
         cut = self.room <= 0
         if not cut:
-            source = self.source(step)
+            source = self.source(step, context)
             self.room -= _FRAME_COST + sum(len(line.text) for line in source)
         if show_locals and id(frame) not in self.running:
             names = sorted(
@@ -238,12 +247,11 @@ class _Exceptions:
             variables_left_out=variables_left_out,
         )
 
-    def source(self, step: _Step) -> tuple[SourceLine, ...]:
+    def source(self, step: _Step, context: int) -> tuple[SourceLine, ...]:
         lineno = step.lineno
         lines = linecache.getlines(step.frame.f_code.co_filename, step.frame.f_globals)
         if not lines or not 0 < lineno <= len(lines):
             return ()
-        context = self.policy.context_lines
         first = max(lineno - context, 1)
         shown = []
         for number in range(first, min(lineno + context, len(lines)) + 1):

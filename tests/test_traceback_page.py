@@ -185,6 +185,13 @@ def test_over_the_frame_cap_the_outermost_and_innermost_frames_stay_and_the_gap_
     assert "… 2 frames cut here to keep the page small …" in page
 
 
+def test_only_the_innermost_frames_show_source_context_outer_ones_their_line() -> None:
+    frames = frames_of(report_of(lambda: Basket().total(), Policy(max_frames_with_context=1)))
+    assert [len(f.source) for f in frames[:-1]] == [1] * (len(frames) - 1)
+    assert all(line.current for f in frames[:-1] for line in f.source)
+    assert len(frames[-1].source) > 1  # the innermost keeps its context
+
+
 # --- values ---------------------------------------------------------------------------
 
 
