@@ -61,6 +61,8 @@ _LONGEST_SECRET = 4096
 _MAX_VERDICTS = 4096
 _MAX_SECRET_CHARS = 64 * 1024
 _URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#]*@")
+_URL_REACH = 2048
+"""How far past a cut a URL's ``user:password@`` is looked for."""
 
 # C0 and C1 controls (but tab and newline), DEL, lone surrogates, bidi controls.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
@@ -228,6 +230,16 @@ class Masker:
     def __init__(self, values: Iterable[str] = ()) -> None:
         ordered = sorted(values, key=len, reverse=True)
         self._values = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self.reach = (len(ordered[0]) if ordered else 0) + _URL_REACH
+        """How far past a cut a secret that starts before it can reach."""
+
+    def head(self, text: str, limit: int) -> str:
+        """The first ``limit`` characters of ``text``, masked as if the whole were.
+
+        Only the part a secret starting before the cut can reach is scanned: a 5 MB
+        string costs what its first kilobytes cost.
+        """
+        return self.text(text[: limit + self.reach])[:limit]
 
     def text(self, text: str) -> str:
         """``text`` with every secret value and every URL's ``user:password@`` masked."""
@@ -422,8 +434,8 @@ class _BoundedRepr(reprlib.Repr):
             return f"<repr failed: it returned {type(text).__qualname__}, not str>"
         if len(text) > self.maxother:
             self.cut = True
-            text = self.masker.text(text)  # before the cut, so no part of a secret stays
-            return f"{text[: self.maxother]} … ({len(text):,} characters in all)"
+            head = self.masker.head(text, self.maxother)  # no part of a secret stays
+            return f"{head} … ({len(text):,} characters in all)"
         return text
 
     def _text(self, x: object, level: int) -> str:
@@ -432,7 +444,7 @@ class _BoundedRepr(reprlib.Repr):
             return builtins.repr(x)
         self.cut = True
         unit = "characters" if isinstance(x, str) else "bytes"
-        start = self.masker.text(str.__str__(x)) if isinstance(x, str) else x
+        start = self.masker.head(str.__str__(x), self.maxstring) if isinstance(x, str) else x
         return f"{start[: self.maxstring]!r} … ({len(x):,} {unit} in all)"
 
     def _int(self, x: object, level: int) -> str:

@@ -826,3 +826,23 @@ def test_built_in_templates_deleted_after_start_up_give_a_minimal_page_reported_
     assert "<h1>500 Internal Server Error</h1>" in response.get_data(as_text=True)
     failures = [r for r in logged.records if "failed to render" in r.getMessage()]
     assert len(failures) == 1 + (mode == "on")  # on: the copy-as-text block, then the page
+
+
+@pytest.mark.parametrize("offset", [-8, -1, 0, 1])
+def test_a_secret_cut_in_half_by_a_long_values_limit_leaves_no_part_on_the_page(
+    offset: int,
+) -> None:
+    secret = "Xq7-long-secret-Zp9"
+    cut = Policy().max_value_chars
+
+    def app(environ: dict[str, Any], start_response: object) -> Iterable[bytes]:
+        api_key = secret  # noqa: F841 - a sensitive name: its value is masked everywhere
+        blob = "a" * (cut + offset) + secret + "b" * 5_000_000
+        url = "https://" + "c" * (cut + offset) + ":" + secret + "@db.example/x"  # noqa: F841
+        raise RuntimeError(f"failed on {len(blob)} characters")
+
+    body = Client(ErrorPages(app, mode="on")).get("/", headers={"Accept": "text/plain"}).data
+    text = body.decode()
+    assert "characters in all" in text  # the long values were cut...
+    for part in (secret[:6], secret[-6:]):
+        assert part not in text  # ...and no half of the secret survived the cut
