@@ -102,6 +102,8 @@ def test_chained_exceptions_appear_in_pythons_order() -> None:
     cause = text.index("The above exception was the direct cause of the following exception:")
     outer = text.index("RuntimeError: outer failure")
     assert key < context < value < cause < outer
+    assert "KeyError: 'missing-key'\n\nDuring handling of the above exception" in text  # as Python
+    assert "\n\nThe above exception was the direct cause" in text
     html = Client(ErrorPages(apps.chained, mode="on")).get("/", headers=HTML).get_data(as_text=True)
     trace = html[html.index("<h2>Traceback") :]
     assert trace.index("missing-key") < trace.index("not-a-number") < trace.index("outer failure")
