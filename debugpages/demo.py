@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 ROUTES = {
-    "plain": "a plain error three frames deep",
+    "plain": "a plain TypeError in the application's own code",
     "chained": "an error raised while handling another, then re-raised with from",
     "group": "an exception group with a nested group and notes",
     "recursion": "a RecursionError (about a thousand frames, collapsed)",
