@@ -36,11 +36,14 @@ _OFFERS = {
 }
 
 
+_OFFERED = tuple(_OFFERS)
+
+
 def choose_format(accept: str | None) -> Format:
     """The format a client with this Accept header prefers; plain text when in doubt."""
     if not accept:
         return TEXT
-    best = parse_accept_header(accept, MIMEAccept).best_match(list(_OFFERS))
+    best = parse_accept_header(accept, MIMEAccept).best_match(_OFFERED)
     return _OFFERS[best] if best is not None else TEXT
 
 

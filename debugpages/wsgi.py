@@ -223,13 +223,13 @@ class ErrorPages:
         progress: _Progress,
     ) -> Iterable[bytes]:
         """Send the page if the status can still change; else log and re-raise."""
-        if is_passthrough(exc):
-            return exc.get_response(environ)(environ, start_response)  # type: ignore[attr-defined, no-any-return]
-        if progress.body:
+        if progress.body:  # first: not even a redirect can replace a response under way
             report_log(
                 exc, environ, new_reference(), self.mode, 500, _TOO_LATE, policy=self.engine.policy
             )
             raise exc
+        if is_passthrough(exc):
+            return exc.get_response(environ)(environ, start_response)  # type: ignore[attr-defined, no-any-return]
         reply = self.engine.reply(exc, environ)
         try:
             if progress.headers:

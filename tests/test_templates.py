@@ -113,3 +113,16 @@ def test_html_is_autoescaped_in_user_templates(tmp_path: Path) -> None:
     body = Client(ErrorPages(app, mode="on", template_dirs=[tmp_path])).get("/", headers=HTML).data
     assert b"<script>alert(1)</script>" not in body
     assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_in_on_mode_an_edited_user_template_is_read_again(tmp_path: Path) -> None:
+    import os
+
+    template = tmp_path / "traceback.txt"
+    template.write_text("first version\n")
+    client = Client(ErrorPages(apps.plain, mode="on", template_dirs=[tmp_path]))
+    assert client.get("/").get_data(as_text=True) == "first version\n"
+    template.write_text("second version\n")
+    later = template.stat().st_mtime + 5
+    os.utime(template, (later, later))  # a clearly newer file, whatever the clock's grain
+    assert client.get("/").get_data(as_text=True) == "second version\n"

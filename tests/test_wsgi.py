@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 import pytest
+from werkzeug.routing import RequestRedirect
 from werkzeug.test import Client
 
 from debugpages import ErrorPages
@@ -56,10 +57,15 @@ def test_failure_while_iterating_before_any_byte_still_gets_the_page(
     assert eventually(lambda: body.closed)
 
 
+@pytest.mark.parametrize(
+    "error",
+    [RuntimeError("failed mid-body"), RequestRedirect("http://localhost/failed-mid-body")],
+    ids=["error", "redirect"],
+)
 def test_failure_after_body_bytes_lets_the_server_end_the_connection(
-    serve: Callable[..., str], records: Callable[[], list[logging.LogRecord]]
+    serve: Callable[..., str], records: Callable[[], list[logging.LogRecord]], error: Exception
 ) -> None:
-    body = apps.Body([b"partial "], RuntimeError("failed mid-body"))
+    body = apps.Body([b"partial "], error)
     base = serve(ErrorPages(apps.streaming(body), mode="on"))
     try:
         fetched = fetch(base, "/")
