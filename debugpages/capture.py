@@ -7,8 +7,9 @@ page shows have their values represented. The result holds no frame, traceback o
 application object, so nothing of the failed request outlives the page.
 
 Before anything is shown, ``collect_secrets`` reads the values that sit under
-sensitive names (locals, request fields, the OS environment); the finished report
-is masked by value with them, in every string it holds.
+sensitive names (locals, request fields, the OS environment); every string is masked
+by value with them as it is made. Values found later (a sensitive key inside a local
+dict, a sensitive form field) are masked in the whole report by one more pass.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .editor import Editor
 from .model import ErrorReport, ExceptionView, FrameView, RequestView, SourceLine, Variable
 from .policy import (
     MIN_ENVIRON_SECRET,
+    NO_MASKER,
     Policy,
     Secrets,
     ValueFormatter,
@@ -71,8 +73,9 @@ def capture(
     running = _running_frames()
     if secrets is None:
         secrets = collect_secrets(exc, environ, policy, running)
+    masker = secrets.masker()
     values = ValueFormatter(policy, secrets=secrets)
-    walker = _Exceptions(policy, values, editor, running)
+    walker = _Exceptions(policy, values, editor, running, masker.text)
     try:
         exception = walker.view(exc)
     finally:
@@ -94,9 +97,11 @@ def capture(
             f"{secrets.left_out} secret values are masked by name only: the page found more "
             "than it can mask by value cheaply."
         )
-    environment = capture_environment(policy)
+    environment = capture_environment(policy, masker.text)
     report = ErrorReport(exception, request, versions(), tuple(notices), environment)
-    return secrets.masker().model(report)
+    if secrets.masker() is not masker:  # more secrets came to light: mask everything again
+        return secrets.masker().model(report)
+    return report
 
 
 class _Exceptions:
@@ -108,8 +113,10 @@ class _Exceptions:
         values: ValueFormatter,
         editor: Editor | None,
         running: frozenset[int],
+        mask: Callable[[str], str],
     ) -> None:
         self.policy = policy
+        self.mask = mask
         self.running = running
         self.values = values
         self.editor = editor
@@ -136,8 +143,8 @@ class _Exceptions:
                 members.append(self.view(member, depth + 1))
             left_out = len(exc.exceptions) - len(members)
         return ExceptionView(
-            type_name=safe_text(kind.__qualname__),
-            module=safe_text(str(kind.__module__)),
+            type_name=self.mask(safe_text(kind.__qualname__)),
+            module=self.mask(safe_text(str(kind.__module__))),
             message=message,
             message_cut=message_cut,
             notes=self.notes(exc),
@@ -217,6 +224,7 @@ class _Exceptions:
         if not cut:
             source = self.source(step, context)
             self.room -= _FRAME_COST + sum(len(line.text) for line in source)
+        mask = self.mask
         if show_locals and id(frame) not in self.running:
             names = sorted(
                 (item for item in frame.f_locals.items() if item[0] != "__traceback_hide__"),
@@ -227,21 +235,22 @@ class _Exceptions:
                 if self.room <= 0:
                     cut = True
                     break
-                variables.append(self.values.variable(name, value, frame.f_code))
+                variables.append(_masked(self.values.variable(name, value, frame.f_code), mask))
                 self.room -= len(variables[-1].text) + len(name)
             variables_left_out = len(names) - len(variables)
+        link = self.editor.link(filename, line) if self.editor else None
         return FrameView(
-            path=safe_text(filename),
-            display_path=display,
+            path=mask(safe_text(filename)),
+            display_path=mask(display),
             line=line,
-            function=safe_text(frame.f_code.co_qualname),
-            module=safe_text(str(frame.f_globals.get("__name__", ""))),
+            function=mask(safe_text(frame.f_code.co_qualname)),
+            module=mask(safe_text(str(frame.f_globals.get("__name__", "")))),
             is_library=is_library,
             source=source,
             variables=None if variables is None else tuple(variables),
             repeat_run=run,
             repeated=repeated,
-            editor_url=self.editor.link(filename, line) if self.editor else None,
+            editor_url=mask(link) if link else None,
             left_out_before=left_out_before,
             cut=cut,
             variables_left_out=variables_left_out,
@@ -258,8 +267,10 @@ class _Exceptions:
             raw = lines[number - 1].rstrip("\r\n")
             mark = _mark(raw, step) if number == lineno else None
             text = safe_text(bound(raw, _MAX_SOURCE_CHARS)[0])
-            if mark is not None and (text[: mark[1]] != raw[: mark[1]]):
-                mark = None  # escaping shifted the columns: show the line unmarked
+            masked = self.mask(text)
+            if mark is not None and (masked is not text or text[: mark[1]] != raw[: mark[1]]):
+                mark = None  # escaping or masking shifted the columns: show the line unmarked
+            text = masked
             shown.append(SourceLine(number, text, number == lineno, mark))
         return tuple(shown)
 
@@ -291,6 +302,14 @@ def shrink(report: ErrorReport) -> ErrorReport:
     return dataclasses.replace(
         report, exception=exception, request=None, notices=(*report.notices, notice)
     )
+
+
+def _masked(variable: Variable, mask: Callable[[str], str]) -> Variable:
+    """``variable`` with its name and text masked by value (itself if nothing changed)."""
+    name, text = mask(variable.name), mask(variable.text)
+    if name is variable.name and text is variable.text:
+        return variable
+    return dataclasses.replace(variable, name=name, text=text)
 
 
 def _cap(kept: list[tuple[int, int, int]], limit: int) -> list[tuple[int, int, int, int]]:
@@ -458,16 +477,16 @@ def capture_request(
     mask = secrets.masker().text
 
     def fields(pairs: list[tuple[str, str]]) -> tuple[Variable, ...]:
-        return tuple(policy.field(str(k), mask(str(v))) for k, v in pairs)
+        return tuple(_masked(policy.field(str(k), mask(str(v))), mask) for k, v in pairs)
 
-    method = _attempt(lambda: safe_text(str(environ.get("REQUEST_METHOD", "?"))), "?")
+    method = _attempt(lambda: mask(safe_text(str(environ.get("REQUEST_METHOD", "?")))), "?")
     path = _attempt(lambda: policy.text(mask(request.path))[0], "?")
     url = _attempt(lambda: policy.text(mask(request.base_url))[0], path)
     no_fields: tuple[Variable, ...] = ()
     query = _attempt(lambda: fields(list(request.args.items(multi=True))), no_fields)
     headers = _attempt(lambda: fields(list(request.headers.items())), no_fields)
     no_names: tuple[str, ...] = ()
-    cookies = _attempt(lambda: tuple(safe_text(name) for name in request.cookies), no_names)
+    cookies = _attempt(lambda: tuple(mask(safe_text(name)) for name in request.cookies), no_names)
     server = _attempt(
         lambda: fields([(key, str(environ[key])) for key in _ENVIRON_KEYS if key in environ]),
         no_fields,
@@ -485,10 +504,14 @@ def capture_request(
     )
 
 
-def capture_environment(policy: Policy) -> tuple[Variable, ...]:
-    """The allow-listed OS environment variables, masked by name like everything else."""
+def capture_environment(
+    policy: Policy, mask: Callable[[str], str] = NO_MASKER.text
+) -> tuple[Variable, ...]:
+    """The allow-listed OS environment variables, masked by name and by value."""
     return tuple(
-        policy.field(name, os.environ[name]) for name in policy.environment if name in os.environ
+        policy.field(name, mask(os.environ[name]))
+        for name in policy.environment
+        if name in os.environ
     )
 
 

@@ -7,6 +7,7 @@ Browsers get HTML, API clients problem+json (RFC 9457), and anything else,
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from werkzeug.datastructures import MIMEAccept
@@ -43,8 +44,21 @@ def choose_format(accept: str | None) -> Format:
     """The format a client with this Accept header prefers; plain text when in doubt."""
     if not accept:
         return TEXT
+    if len(accept) > _CACHED_ACCEPT:
+        return _choose(accept)
+    return _choose_cached(accept)
+
+
+_CACHED_ACCEPT = 512
+"""Accept headers up to this long are remembered: a browser sends the same one each time."""
+
+
+def _choose(accept: str) -> Format:
     best = parse_accept_header(accept, MIMEAccept).best_match(_OFFERED)
     return _OFFERS[best] if best is not None else TEXT
+
+
+_choose_cached = functools.lru_cache(maxsize=64)(_choose)
 
 
 def template_names(

@@ -86,20 +86,35 @@ class _RepeatAware(traceback.StackSummary):
     CPython formats every frame of a stack (parsing its line for the carets) before it
     collapses repeats into "[Previous line repeated N more times]": 1,000 parses for a
     RecursionError. The text is the same; the cost is that of the distinct frames.
+    A frame's text depends only on where it stopped and on its line of source, so it is
+    also remembered across failures: the same line failing again costs no parse.
     """
 
     def format_frame_summary(self, frame_summary: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(frame_summary, "locals", None) is not None:
+            return super().format_frame_summary(frame_summary, *args, **kwargs)
         key = (
             frame_summary.filename,
             frame_summary.lineno,
             frame_summary.name,
+            getattr(frame_summary, "end_lineno", None),
             getattr(frame_summary, "colno", None),
             getattr(frame_summary, "end_colno", None),
+            frame_summary.line,
+            args,
+            tuple(sorted(kwargs.items())),  # Python 3.13's ``colorize``
         )
-        formatted: dict[tuple[object, ...], Any] = self.__dict__.setdefault("_formatted", {})
-        if key not in formatted:
-            formatted[key] = super().format_frame_summary(frame_summary, *args, **kwargs)
-        return formatted[key]
+        text = _FRAME_TEXTS.get(key)
+        if text is None:
+            if len(_FRAME_TEXTS) >= _MAX_FRAME_TEXTS:
+                _FRAME_TEXTS.clear()
+            text = _FRAME_TEXTS[key] = super().format_frame_summary(frame_summary, *args, **kwargs)
+        return text
+
+
+_MAX_FRAME_TEXTS = 1024
+_FRAME_TEXTS: dict[tuple[object, ...], str] = {}
+"""Formatted frames by where they stopped and their source line (see ``_RepeatAware``)."""
 
 
 def _format_repeats_once(summary: traceback.TracebackException) -> None:

@@ -393,7 +393,6 @@ class _BoundedRepr(reprlib.Repr):
         self.max_items = policy.max_items
         self.cut = False
         self._spent = 0
-        self._os_environ: dict[str, str] | None = None
         self._dispatch: dict[object, Callable[[object, int], str]] = {
             list.__repr__: lambda x, level: self._items(x, level, "[", "]"),
             tuple.__repr__: self._tuple,
@@ -520,13 +519,12 @@ class _BoundedRepr(reprlib.Repr):
         return self.repr1(value, level - 1)
 
     def _from_os_environ(self, key: object, value: object) -> bool:
-        if self._os_environ is None:
-            self._os_environ = dict(os.environ)
-        return (
-            isinstance(key, str)
-            and key not in self.policy.environment
-            and self._os_environ.get(key, None) == value
-        )
+        if not isinstance(key, str) or key in self.policy.environment or "." in key:
+            return False  # "wsgi.input", "werkzeug.request": never OS variables
+        try:
+            return os.environ.get(key) == value
+        except (UnicodeError, ValueError):  # a key no OS variable can have
+            return False
 
     def _os_environ_repr(self, x: object, level: int) -> str:
         return f"<os.environ: {len(os.environ):,} variables, not shown; see Environment>"
