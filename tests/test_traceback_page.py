@@ -450,6 +450,21 @@ def test_chain_groups_and_notes_are_in_the_model() -> None:
     ]
 
 
+def test_the_plain_text_of_a_group_puts_each_member_on_lines_of_its_own() -> None:
+    def fail() -> None:
+        raise ExceptionGroup("outer", [ValueError("first"), KeyError("second")])
+
+    lines = page_of(fail, TEXT).splitlines()
+    assert "ExceptionGroup: outer (2 sub-exceptions)" in lines
+    separators = [line.strip() for line in lines if "----------------" in line]
+    assert separators == [
+        "+---------------- 1 of 2 ----------------",
+        "+---------------- 2 of 2 ----------------",
+    ]
+    assert "    ValueError: first" in lines
+    assert "    KeyError: 'second'" in lines
+
+
 def test_notes_are_shown_under_their_exception() -> None:
     def fail() -> None:
         error = KeyError("basket")
