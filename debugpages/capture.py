@@ -121,11 +121,19 @@ class _Exceptions:
         self.values = values
         self.editor = editor
         self.seen: set[int] = set()
+        self.views: dict[int, ExceptionView] = {}
+        """Exceptions already shown: a group's member that is also another's context
+        (as ``except*`` makes them) is read once and shown twice, as Python prints it."""
+        self.frame_views: dict[tuple[int, ...], FrameView] = {}
+        """Frames already read: the frame that caught each member of a group is shared."""
         self.chained = 0
         self.room = policy.max_page_bytes // 5
         """Characters of text still allowed: the HTML page holds it twice, escaped, in markup."""
 
     def view(self, exc: BaseException, depth: int = 0) -> ExceptionView:
+        known = self.views.get(id(exc))
+        if known is not None:
+            return known
         self.seen.add(id(exc))
         kind = type(exc)
         limit = self.policy.max_message_chars
@@ -142,7 +150,7 @@ class _Exceptions:
                     break
                 members.append(self.view(member, depth + 1))
             left_out = len(exc.exceptions) - len(members)
-        return ExceptionView(
+        view = self.views[id(exc)] = ExceptionView(
             type_name=self.mask(safe_text(kind.__qualname__)),
             module=self.mask(safe_text(str(kind.__module__))),
             message=message,
@@ -156,6 +164,7 @@ class _Exceptions:
             members=tuple(members),
             members_left_out=left_out,
         )
+        return view
 
     def linked(self, exc: BaseException | None, depth: int) -> ExceptionView | None:
         if exc is None or id(exc) in self.seen or self.chained >= self.policy.max_chain:
@@ -189,17 +198,16 @@ class _Exceptions:
         )
         with_locals = len(kept) - self.policy.max_frames_with_locals
         with_context = len(kept) - self.policy.max_frames_with_context
-        views = [
-            self.frame(
-                pairs[index],
-                run,
-                repeated,
-                before,
-                show_locals=position >= with_locals,
-                context=self.policy.context_lines if position >= with_context else 0,
-            )
-            for position, (index, run, repeated, before) in reversed(list(enumerate(kept)))
-        ]
+        views = []
+        for position, (index, run, repeated, before) in reversed(list(enumerate(kept))):
+            step, show_locals = pairs[index], position >= with_locals
+            context = self.policy.context_lines if position >= with_context else 0
+            key = (id(step.frame), step.lasti, run, repeated, before, show_locals, context)
+            view = self.frame_views.get(key)
+            if view is None:
+                view = self.frame(step, run, repeated, before, show_locals, context)
+                self.frame_views[key] = view
+            views.append(view)
         views.reverse()
         return tuple(views), hidden, max(with_locals, 0)
 
@@ -209,7 +217,6 @@ class _Exceptions:
         run: int,
         repeated: int,
         left_out_before: int,
-        *,
         show_locals: bool,
         context: int,
     ) -> FrameView:
@@ -257,22 +264,50 @@ class _Exceptions:
         )
 
     def source(self, step: _Step, context: int) -> tuple[SourceLine, ...]:
-        lineno = step.lineno
-        lines = linecache.getlines(step.frame.f_code.co_filename, step.frame.f_globals)
-        if not lines or not 0 < lineno <= len(lines):
-            return ()
-        first = max(lineno - context, 1)
-        shown = []
-        for number in range(first, min(lineno + context, len(lines)) + 1):
-            raw = lines[number - 1].rstrip("\r\n")
-            mark = _mark(raw, step) if number == lineno else None
-            text = safe_text(bound(raw, _MAX_SOURCE_CHARS)[0])
-            masked = self.mask(text)
-            if mark is not None and (masked is not text or text[: mark[1]] != raw[: mark[1]]):
-                mark = None  # escaping or masking shifted the columns: show the line unmarked
-            text = masked
-            shown.append(SourceLine(number, text, number == lineno, mark))
-        return tuple(shown)
+        shown = _source(step, context)
+        masked = tuple(map(self.mask, [line.text for line in shown]))
+        if all(new is line.text for new, line in zip(masked, shown, strict=True)):
+            return shown
+        # A secret in the source: masked, and the line unmarked (its columns moved).
+        return tuple(
+            line if new is line.text else dataclasses.replace(line, text=new, mark=None)
+            for new, line in zip(masked, shown, strict=True)
+        )
+
+
+def _source(step: _Step, context: int) -> tuple[SourceLine, ...]:
+    """The lines around where ``step`` stopped, escaped and bounded; ``()`` without source.
+
+    They depend only on the file's lines and where the code stopped, so they are
+    remembered (while ``linecache`` holds the same lines): a failure that repeats
+    reads its source once.
+    """
+    code, lineno = step.frame.f_code, step.lineno
+    lines = linecache.getlines(code.co_filename, step.frame.f_globals)
+    key = (code, step.lasti, lineno, context)
+    known = _SOURCES.get(key)
+    if known is not None and known[0] is lines:
+        return known[1]
+    if not lines or not 0 < lineno <= len(lines):
+        return ()
+    shown = []
+    for number in range(max(lineno - context, 1), min(lineno + context, len(lines)) + 1):
+        raw = lines[number - 1].rstrip("\r\n")
+        mark = _mark(raw, step) if number == lineno else None
+        text = safe_text(bound(raw, _MAX_SOURCE_CHARS)[0])
+        if mark is not None and text[: mark[1]] != raw[: mark[1]]:
+            mark = None  # escaping shifted the columns: show the line unmarked
+        shown.append(SourceLine(number, text, number == lineno, mark))
+    if len(_SOURCES) >= _MAX_SOURCES:
+        _SOURCES.clear()
+    _SOURCES[key] = (lines, tuple(shown))
+    return _SOURCES[key][1]
+
+
+_MAX_SOURCES = 512
+_SOURCES: dict[tuple[CodeType, int, int, int], tuple[list[str], tuple[SourceLine, ...]]] = {}
+"""Source shown per (code, instruction, line, context), with the ``linecache`` lines it
+was read from: a file that changed (and was read again) is never shown stale."""
 
 
 def shrink(report: ErrorReport) -> ErrorReport:

@@ -57,6 +57,27 @@ class FrameView:
     variables_left_out: int = 0
     """Locals not shown: beyond the per-frame cap, or past the page's size limit."""
 
+    @property
+    def current_line(self) -> SourceLine | None:
+        """The line the frame stopped on, when its source is shown."""
+        return next((line for line in self.source if line.current), None)
+
+    @property
+    def lines_before(self) -> tuple[str, ...]:
+        """The text of the context lines above the current one."""
+        return tuple(line.text for line in self.source[: self._current_index()])
+
+    @property
+    def lines_after(self) -> tuple[str, ...]:
+        """The text of the context lines below the current one."""
+        return tuple(line.text for line in self.source[self._current_index() + 1 :])
+
+    def _current_index(self) -> int:
+        for index, line in enumerate(self.source):
+            if line.current:
+                return index
+        return len(self.source)
+
 
 @dataclass(frozen=True, slots=True)
 class ExceptionView:

@@ -144,7 +144,7 @@ def test_application_frames_are_open_and_the_full_trace_shows_library_frames(
     assert not page.get_by_text("library frames folded away").first.is_visible()
     folded[0].query_selector("summary").click()
     assert folded[0].get_attribute("open") is not None
-    assert folded[0].query_selector("pre.source").is_visible()
+    assert folded[0].query_selector("ol.source").is_visible()
 
     page.click("label[for=trace-app]")
     assert not any(frame.is_visible() for frame in folded)

@@ -115,12 +115,12 @@ ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "main", "footer", "h1", "h2",
     "h3", "p", "ul", "li", "code", "section", "details", "summary", "span", "pre", "mark",
     "table", "caption", "tr", "th", "td", "button", "textarea", "script", "div", "strong",
-    "a", "label", "nav", "time", "input",
+    "a", "label", "nav", "time", "input", "ol",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "lang", "charset", "name", "content", "nonce", "class", "role", "open", "title", "type",
     "id", "hidden", "readonly", "aria-label", "aria-labelledby", "checked", "datetime", "for",
-    "href", "scope",
+    "href", "scope", "start",
 }  # fmt: skip
 
 
