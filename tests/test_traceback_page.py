@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import linecache
 import re
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,6 +123,20 @@ def test_source_has_five_lines_each_side_and_context_is_configurable() -> None:
     assert "return sum(" in three.source[1].text
     page = page_of(lambda: Basket().total(), policy=Policy(context_lines=0))
     assert page.count('<span class="line current">') == page.count('<span class="line')
+
+
+def test_an_edited_file_shows_its_new_source_on_the_next_failure(tmp_path: Path) -> None:
+    module = tmp_path / "edited_app.py"
+    module.write_text("def fail():\n    return int('first version')\n")
+    code = compile(module.read_text(), str(module), "exec")
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    assert "int('first version')" in frames_of(report_of(namespace["fail"]))[-1].source[-1].text
+    module.write_text("def fail():\n    return int('second version')\n")
+    linecache.checkcache(str(module))  # what a reloader (and every logged traceback) does
+    shown = frames_of(report_of(namespace["fail"]))[-1].current_line
+    assert shown is not None
+    assert "int('second version')" in shown.text
 
 
 def test_the_failing_expression_is_marked_from_column_positions() -> None:
