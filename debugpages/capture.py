@@ -22,19 +22,23 @@ import site
 import sys
 import sysconfig
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import metadata
 from itertools import islice
 from types import CodeType, FrameType, TracebackType
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qsl
 
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.http import parse_cookie
+from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Request
+from werkzeug.wsgi import get_host
 
 from .editor import Editor
 from .model import ErrorReport, ExceptionView, FrameView, RequestView, SourceLine, Variable
 from .policy import (
+    MASK,
     MIN_ENVIRON_SECRET,
     NO_MASKER,
     Policy,
@@ -230,7 +234,7 @@ class _Exceptions:
         cut = self.room <= 0
         if not cut:
             source = self.source(step, context)
-            self.room -= _FRAME_COST + sum(len(line.text) for line in source)
+            self.room -= _FRAME_COST + sum([len(line.text) for line in source])
         mask = self.mask
         if show_locals and id(frame) not in self.running:
             names = sorted(
@@ -265,8 +269,9 @@ class _Exceptions:
 
     def source(self, step: _Step, context: int) -> tuple[SourceLine, ...]:
         shown = _source(step, context)
-        masked = tuple(map(self.mask, [line.text for line in shown]))
-        if all(new is line.text for new, line in zip(masked, shown, strict=True)):
+        texts = [line.text for line in shown]
+        masked = list(map(self.mask, texts))
+        if masked == texts:
             return shown
         # A secret in the source: masked, and the line unmarked (its columns moved).
         return tuple(
@@ -483,60 +488,94 @@ def capture_request(
 ) -> RequestView | None:
     """Read what can be read of the request; a part that fails is left out.
 
-    Form fields under sensitive names join ``secrets``; every value is masked by
-    value before it is bounded, so a cut never leaves part of a secret.
+    Read straight from the environ with werkzeug's helpers (a ``Request`` object only
+    for a form). Form fields under sensitive names join ``secrets``; every value is
+    masked by value before it is bounded, so a cut never leaves part of a secret.
     """
     secrets = Secrets(policy) if secrets is None else secrets
-    request = Request(dict(environ) if not isinstance(environ, dict) else environ)
     no_pairs: list[tuple[str, str]] = []
-    form_pairs: list[tuple[str, str]] = []
-    file_pairs: list[tuple[str, str]] = []
-    if _attempt(
-        lambda: (
-            request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
-            and (request.content_length or 0) <= _MAX_FORM_BYTES
-        ),
-        False,
-    ):
-        form_pairs = _attempt(lambda: list(request.form.items(multi=True)), no_pairs)
-        file_pairs = _attempt(
-            lambda: [
-                (k, f"{f.filename!r} ({f.mimetype or 'unknown type'})")
-                for k, f in request.files.items(multi=True)
-            ],
-            no_pairs,
-        )
+    form_pairs, file_pairs = _attempt(lambda: _form(environ), (no_pairs, no_pairs))
     for name, value in form_pairs:
         if policy.is_sensitive(name):
             secrets.add(value)
     mask = secrets.masker().text
 
-    def fields(pairs: list[tuple[str, str]]) -> tuple[Variable, ...]:
-        return tuple(_masked(policy.field(str(k), mask(str(v))), mask) for k, v in pairs)
+    def field(name: str, value: str) -> Variable:
+        shown = mask(safe_text(name))
+        if policy.is_sensitive(name):
+            return Variable(shown, MASK, masked=True)
+        text, cut = policy.text(mask(value))
+        return Variable(shown, text, cut)
 
-    method = _attempt(lambda: mask(safe_text(str(environ.get("REQUEST_METHOD", "?")))), "?")
-    path = _attempt(lambda: policy.text(mask(request.path))[0], "?")
-    url = _attempt(lambda: policy.text(mask(request.base_url))[0], path)
+    def fields(pairs: Iterable[tuple[object, object]]) -> tuple[Variable, ...]:
+        return tuple(field(str(k), str(v)) for k, v in pairs)
+
     no_fields: tuple[Variable, ...] = ()
-    query = _attempt(lambda: fields(list(request.args.items(multi=True))), no_fields)
-    headers = _attempt(lambda: fields(list(request.headers.items())), no_fields)
-    no_names: tuple[str, ...] = ()
-    cookies = _attempt(lambda: tuple(mask(safe_text(name)) for name in request.cookies), no_names)
-    server = _attempt(
-        lambda: fields([(key, str(environ[key])) for key in _ENVIRON_KEYS if key in environ]),
-        no_fields,
-    )
+    method = _attempt(lambda: mask(safe_text(str(environ.get("REQUEST_METHOD", "?")))), "?")
+    path = _attempt(lambda: policy.text(mask(_path(environ)))[0], "?")
+    url = _attempt(lambda: policy.text(mask(_url(environ)))[0], path)
     return RequestView(
         method=method,
         url=url,
         path=path,
-        query=query,
+        query=_attempt(lambda: fields(_query(environ)), no_fields),
         form=_attempt(lambda: fields(form_pairs), no_fields),
         files=_attempt(lambda: fields(file_pairs), no_fields),
-        headers=headers,
-        cookies=cookies,
-        environ=server,
+        headers=_attempt(lambda: fields(EnvironHeaders(dict(environ))), no_fields),
+        cookies=_attempt(lambda: tuple(mask(safe_text(n)) for n in _cookies(environ)), ()),
+        environ=_attempt(
+            lambda: fields((key, environ[key]) for key in _ENVIRON_KEYS if key in environ),
+            no_fields,
+        ),
     )
+
+
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _form(environ: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """A form's fields and files (names and types only), read only for a form of
+    at most ``_MAX_FORM_BYTES``."""
+    content_type = environ.get("CONTENT_TYPE")
+    if not isinstance(content_type, str) or not content_type.startswith(_FORMS):
+        return [], []
+    request = Request(dict(environ))
+    if request.mimetype not in _FORMS or (request.content_length or 0) > _MAX_FORM_BYTES:
+        return [], []
+    form = list(request.form.items(multi=True))
+    files = [
+        (k, f"{f.filename!r} ({f.mimetype or 'unknown type'})")
+        for k, f in request.files.items(multi=True)
+    ]
+    return form, files
+
+
+def _wsgi_text(value: object) -> str:
+    """A WSGI string (bytes as latin-1) as the UTF-8 text it stands for."""
+    return str(value).encode("latin-1", "replace").decode("utf-8", "replace")
+
+
+def _path(environ: Mapping[str, Any]) -> str:
+    return "/" + _wsgi_text(environ.get("PATH_INFO") or "").lstrip("/")
+
+
+def _url(environ: Mapping[str, Any]) -> str:
+    """The URL without its query, as werkzeug's ``Request.base_url`` reads it."""
+    scheme = str(environ.get("wsgi.url_scheme", "http"))
+    root = _wsgi_text(environ.get("SCRIPT_NAME") or "")
+    return get_current_url(scheme, get_host(dict(environ)), root, _path(environ))
+
+
+def _query(environ: Mapping[str, Any]) -> list[tuple[str, str]]:
+    query = environ.get("QUERY_STRING")
+    if not isinstance(query, str) or not query:
+        return []
+    return parse_qsl(_wsgi_text(query), keep_blank_values=True, errors="replace")
+
+
+def _cookies(environ: Mapping[str, Any]) -> list[str]:
+    cookie = environ.get("HTTP_COOKIE")
+    return list(parse_cookie(cookie)) if isinstance(cookie, str) and cookie else []
 
 
 def capture_environment(
@@ -573,29 +612,41 @@ def collect_secrets(
         return isinstance(name, str) and policy.is_sensitive(name)
 
     least = max(MIN_ENVIRON_SECRET, policy.min_secret_chars)
-    for name in os.environ:
-        if name not in _NOT_SECRETS and sensitive(name):
+    for name in os.environ:  # read each time: a variable set meanwhile is masked too
+        if policy.is_sensitive(name) and name not in _NOT_SECRETS:
             secrets.add(os.environ.get(name), least)
     if environ is not None:
         _attempt(lambda: _request_secrets(environ, sensitive, secrets), None)
     if running is None:
         running = _running_frames()
-    wanted: dict[CodeType, tuple[bool, frozenset[str]]] = {}
     for frame in _frames_of(exc, policy):
-        code = frame.f_code
         if id(frame) in running:
             continue
-        if code not in wanted:
-            marked = marked_names(code)
-            declared = (*code.co_varnames, *code.co_cellvars, *code.co_freevars)
-            names = frozenset(n for n in declared if n in marked or sensitive(n))
-            wanted[code] = ("*" in marked, names)
-        every, names = wanted[code]
+        every, names = _sensitive_locals(frame.f_code, policy)
         if every or names:
             for name, value in frame.f_locals.items():
                 if every or name in names:
                     secrets.add(value)
     return secrets
+
+
+def _sensitive_locals(code: CodeType, policy: Policy) -> tuple[bool, frozenset[str]]:
+    """Whether every local of ``code`` is marked, and the names of its sensitive locals."""
+    key = (code, policy.sensitive)
+    known = _SENSITIVE_LOCALS.get(key)
+    if known is None:
+        marked = marked_names(code)
+        declared = (*code.co_varnames, *code.co_cellvars, *code.co_freevars)
+        names = frozenset(n for n in declared if n in marked or policy.is_sensitive(n))
+        if len(_SENSITIVE_LOCALS) >= _MAX_CODES:
+            _SENSITIVE_LOCALS.clear()
+        known = _SENSITIVE_LOCALS[key] = ("*" in marked, names)
+    return known
+
+
+_MAX_CODES = 4096
+_SENSITIVE_LOCALS: dict[tuple[CodeType, tuple[str, ...]], tuple[bool, frozenset[str]]] = {}
+"""Per code object and sensitive patterns: code declares its locals once and for all."""
 
 
 def _request_secrets(
@@ -612,12 +663,9 @@ def _request_secrets(
     if isinstance(cookie, str):
         for value in parse_cookie(cookie).values():
             secrets.add(value)
-    query = environ.get("QUERY_STRING")
-    if isinstance(query, str) and query:
-        text = query.encode("latin-1", "replace").decode("utf-8", "replace")
-        for name, value in parse_qsl(text, keep_blank_values=True, errors="replace"):
-            if sensitive(name):
-                secrets.add(value)
+    for name, value in _query(environ):
+        if sensitive(name):
+            secrets.add(value)
 
 
 def _frames_of(exc: BaseException, policy: Policy) -> Iterator[FrameType]:

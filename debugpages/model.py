@@ -60,22 +60,26 @@ class FrameView:
     @property
     def current_line(self) -> SourceLine | None:
         """The line the frame stopped on, when its source is shown."""
-        return next((line for line in self.source if line.current), None)
+        index = self._current_index()
+        return self.source[index] if index < len(self.source) else None
 
     @property
     def lines_before(self) -> tuple[str, ...]:
         """The text of the context lines above the current one."""
-        return tuple(line.text for line in self.source[: self._current_index()])
+        return tuple([line.text for line in self.source[: self._current_index()]])
 
     @property
     def lines_after(self) -> tuple[str, ...]:
         """The text of the context lines below the current one."""
-        return tuple(line.text for line in self.source[self._current_index() + 1 :])
+        return tuple([line.text for line in self.source[self._current_index() + 1 :]])
 
     def _current_index(self) -> int:
-        for index, line in enumerate(self.source):
-            if line.current:
-                return index
+        """Where ``line`` is in ``source`` (consecutive lines); ``len(source)`` without it."""
+        if not self.source:
+            return 0
+        index = self.line - self.source[0].number
+        if 0 <= index < len(self.source) and self.source[index].current:
+            return index
         return len(self.source)
 
 

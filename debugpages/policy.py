@@ -23,7 +23,7 @@ import os
 import re
 import reprlib
 import time
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from types import CodeType
@@ -289,6 +289,14 @@ class Masker:
         return dataclasses.replace(value, **changes)
 
 
+_CGI_KEYS = frozenset({
+    "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE",
+    "CONTENT_LENGTH", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SERVER_SOFTWARE",
+    "REMOTE_ADDR", "REMOTE_PORT", "REMOTE_HOST", "REMOTE_USER", "REQUEST_URI", "RAW_URI",
+    "GATEWAY_INTERFACE", "AUTH_TYPE",
+})  # fmt: skip
+"""A WSGI environ's CGI keys: the request itself, which the page shows on its own."""
+
 _LEAVES = frozenset({int, bool, float, type(None)})
 _FIELDS: dict[type, tuple[str, ...]] = {}
 """The field names of each model class the masker walks; ``()`` for anything else."""
@@ -488,16 +496,33 @@ class _BoundedRepr(reprlib.Repr):
         if level <= 0:
             self.cut = True
             return f"{{… {size:,} items}}"
-        items: Iterable[tuple[object, object]] = dict.items(x)
-        hidden = 0
-        if dict.__contains__(x, "wsgi.version"):  # a WSGI environ: wsgiref copies os.environ in
-            shown = [(k, v) for k, v in items if not self._from_os_environ(k, v)]
-            hidden, items = size - len(shown), shown
+        items: Collection[tuple[object, object]] = dict.items(x)
+        summary: list[str] = []
+        if dict.__contains__(x, "wsgi.version"):
+            items, summary = self._environ_items(items)
         pairs = (f"{self.repr1(k, level - 1)}: {self._value(k, v, level)}" for k, v in items)
-        parts = self._take(pairs, size - hidden)
-        if hidden:
-            parts.append(f"… {hidden:,} OS environment variables not shown")
-        return f"{{{', '.join(parts)}}}"
+        parts = self._take(pairs, len(items)) if items else []
+        return f"{{{', '.join([*parts, *summary])}}}"
+
+    def _environ_items(
+        self, items: Iterable[tuple[object, object]]
+    ) -> tuple[list[tuple[object, object]], list[str]]:
+        """A WSGI environ's own keys (``werkzeug.request``, a middleware's), and a count of
+        the rest: the request's keys (the page's Request section shows them) and the OS
+        environment variables wsgiref copies in (never shown)."""
+        shown: list[tuple[object, object]] = []
+        request = from_os = 0
+        for key, value in items:
+            if isinstance(key, str) and (key.startswith(("HTTP_", "wsgi.")) or key in _CGI_KEYS):
+                request += 1
+            elif self._from_os_environ(key, value):
+                from_os += 1
+            else:
+                shown.append((key, value))
+        summary = [f"… {request:,} request keys, shown under Request"] if request else []
+        if from_os:
+            summary.append(f"… {from_os:,} OS environment variables not shown")
+        return shown, summary
 
     def _pairs(
         self, x: object, level: int, items: Callable[[Any], Iterable[tuple[object, object]]]

@@ -125,6 +125,18 @@ def test_source_has_five_lines_each_side_and_context_is_configurable() -> None:
     assert page.count('<span class="line current">') == page.count('<span class="line')
 
 
+def test_a_wsgi_environ_local_shows_the_apps_own_keys_and_counts_the_request() -> None:
+    def app(environ: dict[str, Any], start_response: object) -> list[bytes]:
+        environ["myapp.user"] = "alice"
+        raise LookupError("no basket for alice")
+
+    text = Client(ErrorPages(app, mode="on")).get("/", headers=TEXT).get_data(as_text=True)
+    shown = next(line.strip() for line in text.splitlines() if "environ = {" in line)
+    assert "'myapp.user': 'alice', … " in shown
+    assert shown.endswith(" request keys, shown under Request}")
+    assert "HTTP_ACCEPT" not in shown  # the Request section shows the headers
+
+
 def test_an_edited_file_shows_its_new_source_on_the_next_failure(tmp_path: Path) -> None:
     module = tmp_path / "edited_app.py"
     module.write_text("def fail():\n    return int('first version')\n")
