@@ -81,7 +81,7 @@ def capture(
     values = ValueFormatter(policy, secrets=secrets)
     walker = _Exceptions(policy, values, editor, running, masker.text)
     try:
-        exception = walker.view(exc)
+        exception = _shown_once(walker.view(exc), set())
     finally:
         values.release()
     notices: list[str] = []
@@ -313,6 +313,29 @@ _MAX_SOURCES = 512
 _SOURCES: dict[tuple[CodeType, int, int, int], tuple[list[str], tuple[SourceLine, ...]]] = {}
 """Source shown per (code, instruction, line, context), with the ``linecache`` lines it
 was read from: a file that changed (and was read again) is never shown stale."""
+
+
+def _shown_once(view: ExceptionView, shown: set[int]) -> ExceptionView:
+    """``view`` with each exception in full once, in print order; a later sight only names it.
+
+    The chain prints before the exception (the deepest link first), its members after.
+    """
+    if id(view) in shown:
+        return dataclasses.replace(
+            view, frames=(), notes=(), cause=None, context=None, members=(), shown_above=True
+        )
+    link = "cause" if view.cause is not None else "context"
+    linked = getattr(view, link)
+    changes: dict[str, object] = {}
+    if linked is not None:
+        new = _shown_once(linked, shown)
+        if new is not linked:
+            changes[link] = new
+    shown.add(id(view))
+    members = tuple(_shown_once(member, shown) for member in view.members)
+    if any(new is not old for new, old in zip(members, view.members, strict=True)):
+        changes["members"] = members
+    return dataclasses.replace(view, **changes) if changes else view  # type: ignore[arg-type]
 
 
 def shrink(report: ErrorReport) -> ErrorReport:

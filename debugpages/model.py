@@ -102,6 +102,9 @@ class ExceptionView:
     members: tuple[ExceptionView, ...] = ()
     """The members of an exception group."""
     members_left_out: int = 0
+    shown_above: bool = False
+    """The same exception was shown in full earlier on the page (a group's member that is
+    also another exception's context, as ``except*`` makes them): this one only names it."""
 
     @property
     def qualified_name(self) -> str:

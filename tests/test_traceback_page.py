@@ -493,6 +493,27 @@ def test_the_plain_text_of_a_group_puts_each_member_on_lines_of_its_own() -> Non
     assert "    KeyError: 'second'" in lines
 
 
+def nested_group_also_a_context() -> None:
+    """A member that is also the context of another member: Python prints it twice."""
+    try:
+        raise ExceptionGroup("inner", [TypeError("deep")])
+    except ExceptionGroup as inner:
+        try:
+            raise ValueError("while handling inner")
+        except ValueError as handling:
+            raise ExceptionGroup("outer", [handling, inner]) from None
+
+
+@pytest.mark.parametrize("headers", [HTML, TEXT])
+def test_an_exception_met_twice_is_shown_in_full_once_then_named(headers: dict[str, str]) -> None:
+    page = page_of(nested_group_also_a_context, headers).split("<textarea")[0]
+    member = '<span class="type">TypeError</span>' if headers is HTML else "TypeError: deep"
+    assert page.count(member) == 1  # the inner group's member, shown once
+    assert page.count("(shown in full above)") == 1
+    assert page.index(member) < page.index("(shown in full above)")
+    assert page.index("while handling inner") < page.index("(shown in full above)")
+
+
 def test_notes_are_shown_under_their_exception() -> None:
     def fail() -> None:
         error = KeyError("basket")
