@@ -41,6 +41,7 @@ from .policy import (
     MASK,
     MIN_ENVIRON_SECRET,
     NO_MASKER,
+    Masker,
     Policy,
     Secrets,
     ValueFormatter,
@@ -58,6 +59,7 @@ _MAX_GROUP_DEPTH = 10
 _MAX_EXCEPTIONS = 100
 _FRAME_COST = 200  # characters of markup around a frame, for the page's size budget
 _SHORT_MESSAGE = 200  # how much of a message is kept once the size budget is spent
+_HIDE = "__traceback_hide__"
 _NOT_SECRETS = frozenset({"PWD", "OLDPWD"})
 """OS environment variables whose names look like secrets ("pwd") but hold a folder."""
 _ENVIRON_KEYS = (
@@ -79,7 +81,7 @@ def capture(
         secrets = collect_secrets(exc, environ, policy, running)
     masker = secrets.masker()
     values = ValueFormatter(policy, secrets=secrets)
-    walker = _Exceptions(policy, values, editor, running, masker.text)
+    walker = _Exceptions(policy, values, editor, running, masker)
     try:
         exception = _shown_once(walker.view(exc), set())
     finally:
@@ -117,10 +119,11 @@ class _Exceptions:
         values: ValueFormatter,
         editor: Editor | None,
         running: frozenset[int],
-        mask: Callable[[str], str],
+        masker: Masker,
     ) -> None:
         self.policy = policy
-        self.mask = mask
+        self.masker = masker
+        self.mask = masker.text
         self.running = running
         self.values = values
         self.editor = editor
@@ -233,14 +236,11 @@ class _Exceptions:
         variables_left_out = 0
         cut = self.room <= 0
         if not cut:
-            source = self.source(step, context)
-            self.room -= _FRAME_COST + sum([len(line.text) for line in source])
+            source, size = self.source(step, context)
+            self.room -= _FRAME_COST + size
         mask = self.mask
         if show_locals and id(frame) not in self.running:
-            names = sorted(
-                (item for item in frame.f_locals.items() if item[0] != "__traceback_hide__"),
-                key=lambda item: item[0],
-            )
+            names = [item for item in sorted(frame.f_locals.items()) if item[0] != _HIDE]
             variables = []
             for name, value in names[: self.policy.max_variables]:
                 if self.room <= 0:
@@ -267,21 +267,23 @@ class _Exceptions:
             variables_left_out=variables_left_out,
         )
 
-    def source(self, step: _Step, context: int) -> tuple[SourceLine, ...]:
-        shown = _source(step, context)
-        texts = [line.text for line in shown]
-        masked = list(map(self.mask, texts))
-        if masked == texts:
-            return shown
+    def source(self, step: _Step, context: int) -> tuple[tuple[SourceLine, ...], int]:
+        """The source around the frame's line, masked, and how many characters it holds."""
+        shown, text = _source(step, context)
+        if not self.masker.finds(text):
+            return shown, len(text)
         # A secret in the source: masked, and the line unmarked (its columns moved).
-        return tuple(
+        masked = [self.mask(line.text) for line in shown]
+        lines = tuple(
             line if new is line.text else dataclasses.replace(line, text=new, mark=None)
             for new, line in zip(masked, shown, strict=True)
         )
+        return lines, sum(map(len, masked))
 
 
-def _source(step: _Step, context: int) -> tuple[SourceLine, ...]:
-    """The lines around where ``step`` stopped, escaped and bounded; ``()`` without source.
+def _source(step: _Step, context: int) -> tuple[tuple[SourceLine, ...], str]:
+    """The lines around where ``step`` stopped, escaped and bounded (``()`` without
+    source), and their text joined, to look for secrets in one pass.
 
     They depend only on the file's lines and where the code stopped, so they are
     remembered (while ``linecache`` holds the same lines): a failure that repeats
@@ -292,9 +294,9 @@ def _source(step: _Step, context: int) -> tuple[SourceLine, ...]:
     key = (code, step.lasti, lineno, context)
     known = _SOURCES.get(key)
     if known is not None and known[0] is lines:
-        return known[1]
+        return known[1], known[2]
     if not lines or not 0 < lineno <= len(lines):
-        return ()
+        return (), ""
     shown = []
     for number in range(max(lineno - context, 1), min(lineno + context, len(lines)) + 1):
         raw = lines[number - 1].rstrip("\r\n")
@@ -305,12 +307,13 @@ def _source(step: _Step, context: int) -> tuple[SourceLine, ...]:
         shown.append(SourceLine(number, text, number == lineno, mark))
     if len(_SOURCES) >= _MAX_SOURCES:
         _SOURCES.clear()
-    _SOURCES[key] = (lines, tuple(shown))
-    return _SOURCES[key][1]
+    text = "\n".join([line.text for line in shown])
+    _SOURCES[key] = (lines, tuple(shown), text)
+    return _SOURCES[key][1], text
 
 
 _MAX_SOURCES = 512
-_SOURCES: dict[tuple[CodeType, int, int, int], tuple[list[str], tuple[SourceLine, ...]]] = {}
+_SOURCES: dict[tuple[CodeType, int, int, int], tuple[list[str], tuple[SourceLine, ...], str]] = {}
 """Source shown per (code, instruction, line, context), with the ``linecache`` lines it
 was read from: a file that changed (and was read again) is never shown stale."""
 

@@ -249,6 +249,12 @@ class Masker:
             text = self._values.sub(MASK, text)
         return text
 
+    def finds(self, text: str) -> bool:
+        """Whether ``text`` holds anything ``text()`` would mask: one search, no copy."""
+        if "://" in text and _URL_CREDENTIALS.search(text):
+            return True
+        return self._values is not None and self._values.search(text) is not None
+
     def model(self, value: M) -> M:
         """A copy of a model (frozen dataclasses, tuples, strings) with every string masked."""
         masked: M = self._walk(value)

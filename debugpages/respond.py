@@ -285,13 +285,13 @@ class Engine:
     def render(self, page: Page, fmt: Format, nonce: str) -> str:
         """The body, in the given format, under the policy's size limit."""
         body = self._render(page, fmt, nonce, with_text=True)
-        if page.error is None or len(body.encode("utf-8", "replace")) <= self.policy.max_page_bytes:
+        if page.error is None or not _over(body, self.policy.max_page_bytes):
             return body
         # Over the limit despite the capture's budget (escaping, wide characters): first
         # the plain-text copy goes, then the source and locals; each cut is said on the page.
         for attempt in (page, dataclasses.replace(page, error=shrink(page.error))):
             body = self._render(attempt, fmt, nonce, with_text=False)
-            if len(body.encode("utf-8", "replace")) <= self.policy.max_page_bytes:
+            if not _over(body, self.policy.max_page_bytes):
                 return body
         return minimal_page(page, template_names(Mode(page.mode), page.status, fmt)[0])
 
@@ -308,6 +308,11 @@ class Engine:
         except Exception as error:  # a logging handler raised while a failure was logged
             handler_failed(page.reference, error)
             return minimal_page(page, names[0])
+
+
+def _over(body: str, limit: int) -> bool:
+    """Whether ``body`` takes more than ``limit`` bytes in UTF-8 (encoded only if it may)."""
+    return len(body) * 4 > limit and len(body.encode("utf-8", "replace")) > limit
 
 
 def _own_headers(exc: HTTPException, environ: Mapping[str, Any]) -> list[tuple[str, str]]:
