@@ -634,15 +634,11 @@ def collect_secrets(
     """
     secrets = Secrets(policy)
 
-    def sensitive(name: object) -> bool:
-        return isinstance(name, str) and policy.is_sensitive(name)
-
     least = max(MIN_ENVIRON_SECRET, policy.min_secret_chars)
-    for name in os.environ:  # read each time: a variable set meanwhile is masked too
-        if policy.is_sensitive(name) and name not in _NOT_SECRETS:
-            secrets.add(os.environ.get(name), least)
+    for name in _os_secret_names(policy):
+        secrets.add(os.environ.get(name), least)
     if environ is not None:
-        _attempt(lambda: _request_secrets(environ, sensitive, secrets), None)
+        _attempt(lambda: _request_secrets(environ, policy, secrets), None)
     if running is None:
         running = _running_frames()
     for frame in _frames_of(exc, policy):
@@ -656,6 +652,28 @@ def collect_secrets(
     return secrets
 
 
+def _os_secret_names(policy: Policy) -> list[str]:
+    """The sensitive-named OS environment variables.
+
+    Decoding every name on every failure costs more than the rest of this step, so the
+    names found are kept for as long as the set of names is the same: a variable added,
+    removed or renamed since is noticed; a value that changed is read anew anyway.
+    """
+    raw = getattr(os.environ, "_data", None)  # CPython's encoded names: no decoding
+    fingerprint = hash(tuple(raw)) if isinstance(raw, dict) else None
+    known = _OS_SECRET_NAMES.get(policy.sensitive)
+    if fingerprint is not None and known is not None and known[0] == fingerprint:
+        return known[1]
+    names = [name for name in policy.sensitive_among(os.environ) if name not in _NOT_SECRETS]
+    if fingerprint is not None:
+        _OS_SECRET_NAMES.clear()
+        _OS_SECRET_NAMES[policy.sensitive] = (fingerprint, names)
+    return names
+
+
+_OS_SECRET_NAMES: dict[tuple[str, ...], tuple[int, list[str]]] = {}
+
+
 def _sensitive_locals(code: CodeType, policy: Policy) -> tuple[bool, frozenset[str]]:
     """Whether every local of ``code`` is marked, and the names of its sensitive locals."""
     key = (code, policy.sensitive)
@@ -663,7 +681,7 @@ def _sensitive_locals(code: CodeType, policy: Policy) -> tuple[bool, frozenset[s
     if known is None:
         marked = marked_names(code)
         declared = (*code.co_varnames, *code.co_cellvars, *code.co_freevars)
-        names = frozenset(n for n in declared if n in marked or policy.is_sensitive(n))
+        names = frozenset(policy.sensitive_among(declared)) | (marked & frozenset(declared))
         if len(_SENSITIVE_LOCALS) >= _MAX_CODES:
             _SENSITIVE_LOCALS.clear()
         known = _SENSITIVE_LOCALS[key] = ("*" in marked, names)
@@ -675,11 +693,10 @@ _SENSITIVE_LOCALS: dict[tuple[CodeType, tuple[str, ...]], tuple[bool, frozenset[
 """Per code object and sensitive patterns: code declares its locals once and for all."""
 
 
-def _request_secrets(
-    environ: Mapping[str, Any], sensitive: Callable[[object], bool], secrets: Secrets
-) -> None:
-    for key, value in environ.items():
-        if isinstance(value, str) and sensitive(key):
+def _request_secrets(environ: Mapping[str, Any], policy: Policy, secrets: Secrets) -> None:
+    for key in policy.sensitive_among(environ):
+        value = environ[key]
+        if isinstance(value, str):
             secrets.add(value)
     for key in ("HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION"):
         value = environ.get(key)
@@ -690,7 +707,7 @@ def _request_secrets(
         for value in parse_cookie(cookie).values():
             secrets.add(value)
     for name, value in _query(environ):
-        if sensitive(name):
+        if policy.is_sensitive(name):
             secrets.add(value)
 
 

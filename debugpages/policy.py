@@ -176,6 +176,17 @@ class Policy:
             verdict = self._verdicts[name] = self._sensitive_re.search(name) is not None
         return verdict
 
+    def sensitive_among(self, names: Iterable[object]) -> list[str]:
+        """The names that hold secrets, in order (anything but a string is no name)."""
+        verdicts, found = self._verdicts, []
+        for name in names:
+            verdict = verdicts.get(name)  # type: ignore[call-overload]
+            if verdict is None:
+                verdict = isinstance(name, str) and self.is_sensitive(name)
+            if verdict:
+                found.append(name)
+        return found  # type: ignore[return-value]
+
     def with_sensitive(self, *patterns: str) -> Policy:
         """This policy, with more sensitive-name patterns."""
         if not patterns:

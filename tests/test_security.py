@@ -237,6 +237,21 @@ def test_short_environment_values_are_masked_by_name_only(
     assert "codes ab12 and ********" in body
 
 
+def test_an_os_variable_that_replaces_another_meanwhile_is_masked_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def app(environ: object, start_response: object) -> list[bytes]:
+        raise ValueError(f"codes {os.environ.get('FIRST_TOKEN')} {os.environ.get('NEXT_TOKEN')}")
+
+    pages = Client(ErrorPages(app, mode="on"))
+    monkeypatch.setenv("FIRST_TOKEN", "first-secret-value")
+    assert "first-secret-value" not in pages.get("/", headers=TEXT).get_data(as_text=True)
+    monkeypatch.delenv("FIRST_TOKEN")  # as many variables as before, one name changed
+    monkeypatch.setenv("NEXT_TOKEN", "next-secret-value")
+    body = pages.get("/", headers=TEXT).get_data(as_text=True)
+    assert "codes None ********" in body
+
+
 @pytest.mark.parametrize(
     ("url", "secret"),
     [
