@@ -38,7 +38,6 @@ from werkzeug.wsgi import get_host
 from .editor import Editor
 from .model import ErrorReport, ExceptionView, FrameView, RequestView, SourceLine, Variable
 from .policy import (
-    MASK,
     MIN_ENVIRON_SECRET,
     NO_MASKER,
     Masker,
@@ -238,7 +237,6 @@ class _Exceptions:
         if not cut:
             source, size = self.source(step, context)
             self.room -= _FRAME_COST + size
-        mask = self.mask
         if show_locals and id(frame) not in self.running:
             names = [item for item in sorted(frame.f_locals.items()) if item[0] != _HIDE]
             variables = []
@@ -246,26 +244,36 @@ class _Exceptions:
                 if self.room <= 0:
                     cut = True
                     break
-                variables.append(_masked(self.values.variable(name, value, frame.f_code), mask))
+                variables.append(self.values.variable(name, value, frame.f_code))
                 self.room -= len(variables[-1].text) + len(name)
             variables_left_out = len(names) - len(variables)
         link = self.editor.link(filename, line) if self.editor else None
-        return FrameView(
-            path=mask(safe_text(filename)),
-            display_path=mask(display),
+        view = FrameView(
+            path=safe_text(filename),
+            display_path=display,
             line=line,
-            function=mask(safe_text(frame.f_code.co_qualname)),
-            module=mask(safe_text(str(frame.f_globals.get("__name__", "")))),
+            function=safe_text(frame.f_code.co_qualname),
+            module=safe_text(str(frame.f_globals.get("__name__", ""))),
             is_library=is_library,
             source=source,
             variables=None if variables is None else tuple(variables),
             repeat_run=run,
             repeated=repeated,
-            editor_url=mask(link) if link else None,
+            editor_url=link,
             left_out_before=left_out_before,
             cut=cut,
             variables_left_out=variables_left_out,
         )
+        return self.masked(view)
+
+    def masked(self, view: FrameView) -> FrameView:
+        """``view`` with its strings masked by value: one search when there is nothing to mask."""
+        texts = [view.path, view.display_path, view.function, view.module, view.editor_url or ""]
+        for variable in view.variables or ():
+            texts += (variable.name, variable.text)
+        if not self.masker.finds("\n".join(texts)):
+            return view
+        return self.masker.model(view)
 
     def source(self, step: _Step, context: int) -> tuple[tuple[SourceLine, ...], int]:
         """The source around the frame's line, masked, and how many characters it holds."""
@@ -524,17 +532,15 @@ def capture_request(
     for name, value in form_pairs:
         if policy.is_sensitive(name):
             secrets.add(value)
-    mask = secrets.masker().text
-
-    def field(name: str, value: str) -> Variable:
-        shown = mask(safe_text(name))
-        if policy.is_sensitive(name):
-            return Variable(shown, MASK, masked=True)
-        text, cut = policy.text(mask(value))
-        return Variable(shown, text, cut)
+    masker = secrets.masker()
+    mask = masker.text
 
     def fields(pairs: Iterable[tuple[object, object]]) -> tuple[Variable, ...]:
-        return tuple(field(str(k), str(v)) for k, v in pairs)
+        shown = [(str(k), str(v)) for k, v in pairs]
+        if not masker.finds("\n".join([text for pair in shown for text in pair])):
+            return tuple(policy.field(k, v) for k, v in shown)
+        # Masked before they are cut, so no part of a secret stays.
+        return tuple(_masked(policy.field(k, mask(v)), mask) for k, v in shown)
 
     no_fields: tuple[Variable, ...] = ()
     method = _attempt(lambda: mask(safe_text(str(environ.get("REQUEST_METHOD", "?")))), "?")
