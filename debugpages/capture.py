@@ -82,7 +82,7 @@ def capture(
     values = ValueFormatter(policy, secrets=secrets)
     walker = _Exceptions(policy, values, editor, running, masker)
     try:
-        exception = _shown_once(walker.view(exc), set())
+        exception = _Once(walker.frame_of).view(walker.view(exc))
     finally:
         values.release()
     notices: list[str] = []
@@ -132,6 +132,8 @@ class _Exceptions:
         (as ``except*`` makes them) is read once and shown twice, as Python prints it."""
         self.frame_views: dict[tuple[int, ...], FrameView] = {}
         """Frames already read: the frame that caught each member of a group is shared."""
+        self.frame_of: dict[int, int] = {}
+        """The frame (its id) each frame view shows, while the capture lasts."""
         self.chained = 0
         self.room = policy.max_page_bytes // 5
         """Characters of text still allowed: the HTML page holds it twice, escaped, in markup."""
@@ -213,6 +215,7 @@ class _Exceptions:
             if view is None:
                 view = self.frame(step, run, repeated, before, show_locals, context)
                 self.frame_views[key] = view
+                self.frame_of[id(view)] = id(step.frame)
             views.append(view)
         views.reverse()
         return tuple(views), hidden, max(with_locals, 0)
@@ -326,27 +329,50 @@ _SOURCES: dict[tuple[CodeType, int, int, int], tuple[list[str], tuple[SourceLine
 was read from: a file that changed (and was read again) is never shown stale."""
 
 
-def _shown_once(view: ExceptionView, shown: set[int]) -> ExceptionView:
-    """``view`` with each exception in full once, in print order; a later sight only names it.
+class _Once:
+    """The report in print order, with each exception in full once and each frame's
+    locals once; a later sight names the exception, or says the locals are above.
 
-    The chain prints before the exception (the deepest link first), its members after.
+    Python prints the chain before the exception (the deepest link first) and a group's
+    members after it. A frame met again (a chain or a group passes through the same
+    function call more than once) holds the same locals: its final ones.
     """
-    if id(view) in shown:
-        return dataclasses.replace(
-            view, frames=(), notes=(), cause=None, context=None, members=(), shown_above=True
-        )
-    link = "cause" if view.cause is not None else "context"
-    linked = getattr(view, link)
-    changes: dict[str, object] = {}
-    if linked is not None:
-        new = _shown_once(linked, shown)
-        if new is not linked:
-            changes[link] = new
-    shown.add(id(view))
-    members = tuple(_shown_once(member, shown) for member in view.members)
-    if any(new is not old for new, old in zip(members, view.members, strict=True)):
-        changes["members"] = members
-    return dataclasses.replace(view, **changes) if changes else view  # type: ignore[arg-type]
+
+    def __init__(self, frame_of: dict[int, int]) -> None:
+        self.frame_of = frame_of
+        self.exceptions: set[int] = set()
+        self.frames: set[int] = set()
+
+    def view(self, view: ExceptionView) -> ExceptionView:
+        if id(view) in self.exceptions:
+            return dataclasses.replace(
+                view, frames=(), notes=(), cause=None, context=None, members=(), shown_above=True
+            )
+        link = "cause" if view.cause is not None else "context"
+        linked = getattr(view, link)
+        changes: dict[str, object] = {}
+        if linked is not None:
+            new = self.view(linked)
+            if new is not linked:
+                changes[link] = new
+        self.exceptions.add(id(view))
+        frames = tuple(map(self.frame, view.frames))
+        if any(new is not old for new, old in zip(frames, view.frames, strict=True)):
+            changes["frames"] = frames
+        members = tuple(map(self.view, view.members))
+        if any(new is not old for new, old in zip(members, view.members, strict=True)):
+            changes["members"] = members
+        return dataclasses.replace(view, **changes) if changes else view  # type: ignore[arg-type]
+
+    def frame(self, view: FrameView) -> FrameView:
+        if view.variables is None:
+            return view
+        frame = self.frame_of.get(id(view))
+        if frame is None or frame not in self.frames:
+            if frame is not None:
+                self.frames.add(frame)
+            return view
+        return dataclasses.replace(view, variables=None, locals_shown_above=True)
 
 
 def shrink(report: ErrorReport) -> ErrorReport:

@@ -56,6 +56,9 @@ class FrameView:
     """Source or locals were left out because the page reached its size limit."""
     variables_left_out: int = 0
     """Locals not shown: beyond the per-frame cap, or past the page's size limit."""
+    locals_shown_above: bool = False
+    """The same frame (the same call) is shown earlier on the page with its locals: a
+    chain or a group passes through it more than once, and its locals are the same."""
 
     @property
     def current_line(self) -> SourceLine | None:

@@ -514,6 +514,35 @@ def test_an_exception_met_twice_is_shown_in_full_once_then_named(headers: dict[s
     assert page.index("while handling inner") < page.index("(shown in full above)")
 
 
+def chain_through_one_call() -> None:
+    """Three exceptions, all raised from this one call: its frame is in each traceback."""
+    basket = {"pears": 3}
+    try:
+        try:
+            basket["apples"]
+        except KeyError as missing:
+            raise LookupError("no apples") from missing
+    except LookupError:
+        basket.clear()
+        raise RuntimeError("checkout failed")  # noqa: B904 - the context is the point
+
+
+@pytest.mark.parametrize("headers", [HTML, TEXT])
+def test_a_call_met_again_in_a_chain_shows_its_locals_once(headers: dict[str, str]) -> None:
+    page = page_of(chain_through_one_call, headers).split("<textarea")[0]
+    function = "<code>chain_through_one_call</code>"
+    assert page.count(function if headers is HTML else "in chain_through_one_call") == 3
+    local = "<code>basket</code>" if headers is HTML else "basket = "
+    assert page.count(local) == 1  # its locals, once
+    assert page.count("Locals: shown above, where this call first appears") == 2
+
+
+def test_frames_met_once_keep_their_locals() -> None:
+    frames = [f for f in frames_of(report_of(lambda: Basket().total())) if f.variables]
+    assert frames  # nothing shared, nothing left out
+    assert not any(f.locals_shown_above for f in frames_of(report_of(lambda: Basket().total())))
+
+
 def test_notes_are_shown_under_their_exception() -> None:
     def fail() -> None:
         error = KeyError("basket")
