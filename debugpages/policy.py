@@ -101,8 +101,11 @@ def collapse_repeats(
     ``repeated`` are non-zero on the last frame of a run that stands for
     ``repeated`` more copies of itself, as CPython's traceback collapses recursion.
     """
+    n = len(keys)
+    if len(set(keys)) == n:  # nothing repeats: the common case, decided in one pass
+        return [(i, 0, 0) for i in range(n)]
     kept: list[tuple[int, int, int]] = []
-    i, n = 0, len(keys)
+    i = 0
     while i < n:
         best_run, best_times = 0, 1
         for run in range(1, min(longest_run, (n - i) // 2) + 1):
