@@ -673,10 +673,15 @@ def collect_secrets(
         _attempt(lambda: _request_secrets(environ, policy, secrets), None)
     if running is None:
         running = _running_frames()
+    wanted: dict[CodeType, tuple[bool, frozenset[str]]] = {}  # a recursion: one look
     for frame in _frames_of(exc, policy):
         if id(frame) in running:
             continue
-        every, names = _sensitive_locals(frame.f_code, policy)
+        code = frame.f_code
+        known = wanted.get(code)
+        if known is None:
+            known = wanted[code] = _sensitive_locals(code, policy)
+        every, names = known
         if every or names:
             for name, value in frame.f_locals.items():
                 if every or name in names:

@@ -93,22 +93,25 @@ class _RepeatAware(traceback.StackSummary):
     def format_frame_summary(self, frame_summary: Any, *args: Any, **kwargs: Any) -> Any:
         if getattr(frame_summary, "locals", None) is not None:
             return super().format_frame_summary(frame_summary, *args, **kwargs)
-        key = (
+        where = (
             frame_summary.filename,
             frame_summary.lineno,
             frame_summary.name,
             getattr(frame_summary, "end_lineno", None),
             getattr(frame_summary, "colno", None),
             getattr(frame_summary, "end_colno", None),
-            frame_summary.line,
-            args,
-            tuple(sorted(kwargs.items())),  # Python 3.13's ``colorize``
         )
-        text = _FRAME_TEXTS.get(key)
-        if text is None:
-            if len(_FRAME_TEXTS) >= _MAX_FRAME_TEXTS:
-                _FRAME_TEXTS.clear()
-            text = _FRAME_TEXTS[key] = super().format_frame_summary(frame_summary, *args, **kwargs)
+        formatted: dict[tuple[object, ...], str] = self.__dict__.setdefault("_formatted", {})
+        text = formatted.get(where)
+        if text is None:  # a frame not met yet in this stack: once per distinct frame
+            key = (*where, frame_summary.line, args, tuple(sorted(kwargs.items())))
+            text = _FRAME_TEXTS.get(key)
+            if text is None:
+                if len(_FRAME_TEXTS) >= _MAX_FRAME_TEXTS:
+                    _FRAME_TEXTS.clear()
+                text = super().format_frame_summary(frame_summary, *args, **kwargs)
+                _FRAME_TEXTS[key] = text
+            formatted[where] = text
         return text
 
 

@@ -115,6 +115,8 @@ def collapse_repeats(
                 times += 1
             if times > cutoff and times * run > best_times * best_run:
                 best_run, best_times = run, times
+                if times * run == n - i:
+                    break  # the rest is one run: no longer one can cover more
         if best_run:
             kept.extend((j, 0, 0) for j in range(i, i + best_run - 1))
             kept.append((i + best_run - 1, best_run, best_times - 1))

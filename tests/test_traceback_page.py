@@ -20,6 +20,7 @@ from debugpages import ConfigurationError, Editor, ErrorPages, Policy
 from debugpages.capture import capture
 from debugpages.editor import PRESETS, editor_from_env, parse_path_map
 from debugpages.model import ErrorReport, ExceptionView, FrameView
+from debugpages.policy import collapse_repeats
 
 from . import apps
 
@@ -111,6 +112,23 @@ def test_frames_marked_with_traceback_hide_are_left_out_and_counted() -> None:
     assert report.exception.hidden_frames == 1
     # through ErrorPages, its own __call__ is hidden too
     assert "2 frames hidden by <code>__traceback_hide__</code>." in page_of(hidden_helper)
+
+
+def expand(keys: list[int], kept: list[tuple[int, int, int]]) -> list[int]:
+    """The stack ``collapse_repeats`` stands for: each kept frame, each run repeated."""
+    shown: list[int] = []
+    for index, run, repeated in kept:
+        shown.append(keys[index])
+        if run:
+            shown.extend(shown[-run:] * repeated)
+    return shown
+
+
+@given(st.lists(st.integers(0, 3), max_size=60), st.integers(1, 4))
+def test_collapsed_repeats_stand_for_the_whole_stack(keys: list[int], cutoff: int) -> None:
+    kept = collapse_repeats(keys, cutoff=cutoff)
+    assert expand(keys, kept) == keys
+    assert all(repeated >= cutoff for _, run, repeated in kept if run)  # only long runs fold
 
 
 def test_source_has_five_lines_each_side_and_context_is_configurable() -> None:
