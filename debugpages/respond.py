@@ -10,6 +10,7 @@ that to their protocol.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import secrets
@@ -53,6 +54,7 @@ def new_reference() -> str:
     return secrets.token_urlsafe(12)
 
 
+@functools.lru_cache(maxsize=128)
 def reason(code: int) -> str | None:
     """The canonical reason phrase: ``http.HTTPStatus``'s, else werkzeug's; ``None`` if unknown."""
     try:
