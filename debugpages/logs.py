@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from types import CodeType, TracebackType
 from typing import Any
 
 from .capture import collect_secrets
@@ -58,9 +59,7 @@ def current_secrets() -> Secrets | None:
 def masked_traceback(exc: BaseException, masker: Masker) -> str:
     """The traceback a standard formatter prints, with secrets masked and controls escaped."""
     try:
-        summary = traceback.TracebackException(
-            type(exc), exc, exc.__traceback__, lookup_lines=False, compact=True
-        )
+        summary = _summarized(exc)
         _format_repeats_once(summary)
         text = "".join(summary.format())
     except Exception:  # linecache cannot read a file name; say what can be said without it
@@ -78,6 +77,37 @@ def masked_traceback(exc: BaseException, masker: Masker) -> str:
             message = "<exception str() failed>"
         text = "".join(lines) + (f"{name}: {message}" if message else name)
     return safe_text(masker.text(text.removesuffix("\n")))
+
+
+def _summarized(exc: BaseException) -> traceback.TracebackException:
+    """``traceback.TracebackException`` of ``exc``, reading each distinct frame once.
+
+    CPython reads the position of every frame (a walk of its code's positions each): a
+    thousand for a RecursionError. Here the traceback it reads holds each distinct
+    (code, instruction) once, and the stack is then laid out again in full, so the
+    text is CPython's, "[Previous line repeated 996 more times]" included.
+    """
+    tb = exc.__traceback__
+    distinct: list[TracebackType] = []
+    first: dict[tuple[CodeType, int], int] = {}
+    order: list[int] = []
+    while tb is not None:
+        key = (tb.tb_frame.f_code, tb.tb_lasti)
+        if key not in first:
+            first[key] = len(distinct)
+            distinct.append(tb)
+        order.append(first[key])
+        tb = tb.tb_next
+    if len(distinct) * 2 > len(order):  # few repeats: read as it is
+        return traceback.TracebackException(
+            type(exc), exc, exc.__traceback__, lookup_lines=False, compact=True
+        )
+    short: TracebackType | None = None
+    for entry in reversed(distinct):
+        short = TracebackType(short, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    summary = traceback.TracebackException(type(exc), exc, short, lookup_lines=False, compact=True)
+    summary.stack = traceback.StackSummary.from_list([summary.stack[i] for i in order])
+    return summary
 
 
 class _RepeatAware(traceback.StackSummary):

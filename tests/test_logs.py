@@ -23,6 +23,22 @@ def recursion(environ: apps.Environ, start_response: apps.StartResponse) -> list
     return []
 
 
+def ping(n: int) -> int:
+    return pong(n + 1) + 1
+
+
+def pong(n: int) -> int:
+    return ping(n + 1) if n % 7 else ping(n + 2)  # two call sites: no run repeats exactly
+
+
+def mutual_recursion(environ: apps.Environ, start_response: apps.StartResponse) -> list[bytes]:
+    try:
+        ping(0)
+    except RecursionError as exc:
+        raise RuntimeError("gave up") from exc
+    return []
+
+
 @pytest.fixture
 def formatted(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     """What a plain ``logging.Formatter`` writes for the ``debugpages`` logger."""
@@ -37,7 +53,7 @@ def formatted(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     logger.removeHandler(handler)
 
 
-@pytest.mark.parametrize("app", [apps.plain, apps.chained, apps.group, recursion])
+@pytest.mark.parametrize("app", [apps.plain, apps.chained, apps.group, recursion, mutual_recursion])
 @pytest.mark.parametrize("mode", ["off", "on"])
 def test_the_logged_traceback_is_pythons_own_text(
     formatted: io.StringIO, app: Callable[..., list[bytes]], mode: str
