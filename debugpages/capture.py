@@ -1,8 +1,8 @@
 """The capture step: an exception and a request become a model.
 
-Built on ``traceback.extract_tb`` (frames with their column positions) and
-``traceback.walk_tb`` (the frames themselves, for locals), with ``linecache`` for
-source. Every string goes through the policy; only the frames whose locals the
+Built on the traceback's entries (each frame, its line and the instruction it stopped
+at, hence the failing expression's columns), with ``linecache`` for source. Every
+string goes through the policy; only the frames whose locals the
 page shows have their values represented. The result holds no frame, traceback or
 application object, so nothing of the failed request outlives the page.
 
@@ -21,8 +21,7 @@ import os
 import site
 import sys
 import sysconfig
-import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
 from itertools import islice
 from types import CodeType, FrameType, TracebackType
@@ -197,18 +196,19 @@ class _Exceptions:
     def frames(self, tb: TracebackType | None) -> tuple[tuple[FrameView, ...], int, int]:
         """The frames of one traceback: hidden ones dropped, repeats collapsed, innermost first
         in line for the size budget."""
-        steps = _steps(tb)
-        pairs = [step for step in steps if not _is_hidden(step.frame, self.running)]
-        hidden = len(steps) - len(pairs)
+        entries = _entries(tb)
+        pairs = _visible(entries, self.running)
+        hidden = len(entries) - len(pairs)
         kept = _cap(
-            collapse_repeats([(s.frame.f_code, s.lineno) for s in pairs]),
+            collapse_repeats([(e.tb_frame.f_code, e.tb_lineno) for e in pairs]),
             self.policy.max_frames,
         )
         with_locals = len(kept) - self.policy.max_frames_with_locals
         with_context = len(kept) - self.policy.max_frames_with_context
         views = []
         for position, (index, run, repeated, before) in reversed(list(enumerate(kept))):
-            step, show_locals = pairs[index], position >= with_locals
+            entry, show_locals = pairs[index], position >= with_locals
+            step = _Step(entry.tb_frame, entry.tb_lineno or 0, entry.tb_lasti)
             context = self.policy.context_lines if position >= with_context else 0
             key = (id(step.frame), step.lasti, run, repeated, before, show_locals, context)
             view = self.frame_views.get(key)
@@ -446,16 +446,31 @@ def _running_frames() -> frozenset[int]:
     return frozenset(running)
 
 
-def _is_hidden(frame: FrameType, running: frozenset[int]) -> bool:
-    """Paste's and Werkzeug's ``__traceback_hide__`` convention.
+def _visible(entries: list[TracebackType], running: frozenset[int]) -> list[TracebackType]:
+    """The entries but those hidden by Paste's and Werkzeug's ``__traceback_hide__``.
 
-    For a frame still running, declaring the name is enough (its value is not read).
+    A local of that name hides its frame, a global its module's frames; for a frame still
+    running, declaring the name is enough (its value is not read). Each code object and
+    each module is looked at once: a recursion's thousand frames cost a few looks.
     """
-    if "__traceback_hide__" in frame.f_code.co_varnames and (
-        id(frame) in running or frame.f_locals.get("__traceback_hide__")
-    ):
-        return True
-    return bool(frame.f_globals.get("__traceback_hide__"))
+    declares: dict[CodeType, bool] = {}
+    module_hides: dict[int, bool] = {}
+    shown = []
+    for entry in entries:
+        frame = entry.tb_frame
+        code = frame.f_code
+        declared = declares.get(code)
+        if declared is None:
+            declared = declares[code] = _HIDE in code.co_varnames
+        if declared and (id(frame) in running or frame.f_locals.get(_HIDE)):
+            continue
+        module = frame.f_globals
+        hides = module_hides.get(id(module))
+        if hides is None:
+            hides = module_hides[id(module)] = bool(module.get(_HIDE))
+        if not hides:
+            shown.append(entry)
+    return shown
 
 
 class _Step(NamedTuple):
@@ -466,15 +481,14 @@ class _Step(NamedTuple):
     lasti: int
 
 
-def _steps(tb: TracebackType | None) -> list[_Step]:
+def _entries(tb: TracebackType | None) -> list[TracebackType]:
     """The traceback's entries, outermost first, without reading any source (cheap for
     the thousand frames of a RecursionError, most of which collapse)."""
-    steps = []
-    for frame, lineno in traceback.walk_tb(tb):
-        assert tb is not None
-        steps.append(_Step(frame, lineno or 0, tb.tb_lasti))
+    entries = []
+    while tb is not None:
+        entries.append(tb)
         tb = tb.tb_next
-    return steps
+    return entries
 
 
 def _mark(line: str, step: _Step) -> tuple[int, int] | None:
@@ -748,8 +762,9 @@ def _request_secrets(environ: Mapping[str, Any], policy: Policy, secrets: Secret
             secrets.add(value)
 
 
-def _frames_of(exc: BaseException, policy: Policy) -> Iterator[FrameType]:
+def _frames_of(exc: BaseException, policy: Policy) -> list[FrameType]:
     """Every frame of ``exc``, its causes, contexts and group members, each exception once."""
+    frames: list[FrameType] = []
     pending: list[BaseException | None] = [exc]
     seen: set[int] = set()
     while pending and len(seen) < 4 * policy.max_chain:
@@ -757,11 +772,11 @@ def _frames_of(exc: BaseException, policy: Policy) -> Iterator[FrameType]:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        for frame, _ in traceback.walk_tb(current.__traceback__):
-            yield frame
+        frames += [entry.tb_frame for entry in _entries(current.__traceback__)]
         pending += (current.__cause__, current.__context__)
         if isinstance(current, BaseExceptionGroup):
             pending.extend(current.exceptions[: policy.max_group_members])
+    return frames
 
 
 def _attempt(read: Callable[[], T], default: T) -> T:
