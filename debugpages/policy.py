@@ -77,6 +77,8 @@ def _escape(match: re.Match[str]) -> str:
 
 def safe_text(text: str) -> str:
     """Escape what could crash an encoder or fool a reader; keep everything else."""
+    if text.isprintable():  # no control, format (bidi) or surrogate character: as it is
+        return text
     return _UNSAFE.sub(_escape, text)
 
 

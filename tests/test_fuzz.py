@@ -216,3 +216,19 @@ def test_a_secret_never_comes_out_of_the_traceback_page_in_any_form(secret: str)
         text = body.decode("utf-8")
         for form in forms(secret) | {repr(secret)[1:-1]}:
             assert form not in text, (accept, form)
+
+
+UNSAFE = [
+    *map(chr, [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]),  # C0, DEL, C1
+    *map(chr, range(0xD800, 0xE000)),  # lone surrogates
+    *map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]),  # bidi controls
+]
+
+
+def test_every_unsafe_character_is_escaped_wherever_it_stands() -> None:
+    for char in UNSAFE:
+        for text in (char, f"plain {char} text", "é" * 3 + char):
+            shown = safe_text(text)
+            assert char not in shown, repr(char)
+            assert shown.isascii() or "é" in shown
+    assert all(safe_text(c) == c for c in ("\t", "\n", " ", "é", "😀", "\u00a0", "x" * 100))
