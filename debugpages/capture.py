@@ -2,9 +2,9 @@
 
 Built on the traceback's entries (each frame, its line and the instruction it stopped
 at, hence the failing expression's columns), with ``linecache`` for source. Every
-string goes through the policy; only the frames whose locals the
-page shows have their values represented. The result holds no frame, traceback or
-application object, so nothing of the failed request outlives the page.
+string goes through the policy; only the frames whose locals the page shows have their
+values represented. The result holds no frame, traceback or application object, so
+nothing of the failed request outlives the page.
 
 Before anything is shown, ``collect_secrets`` reads the values that sit under
 sensitive names (locals, request fields, the OS environment); every string is masked
@@ -127,8 +127,8 @@ class _Exceptions:
         self.editor = editor
         self.seen: set[int] = set()
         self.views: dict[int, ExceptionView] = {}
-        """Exceptions already shown: a group's member that is also another's context
-        (as ``except*`` makes them) is read once and shown twice, as Python prints it."""
+        """Exceptions already read: a group's member that is also another's context (as
+        ``except*`` makes them) is read once; ``_Once`` then shows it in full once."""
         self.frame_views: dict[tuple[int, ...], FrameView] = {}
         """Frames already read: the frame that caught each member of a group is shared."""
         self.frame_of: dict[int, int] = {}

@@ -184,15 +184,21 @@ class Policy:
         return verdict
 
     def sensitive_among(self, names: Iterable[object]) -> list[str]:
-        """The names that hold secrets, in order (anything but a string is no name)."""
-        verdicts, found = self._verdicts, []
+        """The names that hold secrets, in order (anything but a string is no name).
+
+        One call for a whole list (an environ's keys, a code's locals): the verdicts
+        already known are looked up without a call per name.
+        """
+        verdicts = self._verdicts
+        found: list[str] = []
         for name in names:
-            verdict = verdicts.get(name)  # type: ignore[call-overload]
-            if verdict is None:
-                verdict = isinstance(name, str) and self.is_sensitive(name)
-            if verdict:
-                found.append(name)
-        return found  # type: ignore[return-value]
+            if isinstance(name, str):
+                verdict = verdicts.get(name)
+                if verdict is None:
+                    verdict = self.is_sensitive(name)
+                if verdict:
+                    found.append(name)
+        return found
 
     def with_sensitive(self, *patterns: str) -> Policy:
         """This policy, with more sensitive-name patterns."""
