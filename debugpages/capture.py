@@ -318,9 +318,9 @@ def _source(step: _Step, context: int) -> tuple[tuple[SourceLine, ...], str]:
         shown.append(SourceLine(number, text, number == lineno, mark))
     if len(_SOURCES) >= _MAX_SOURCES:
         _SOURCES.clear()
-    text = "\n".join([line.text for line in shown])
-    _SOURCES[key] = (lines, tuple(shown), text)
-    return _SOURCES[key][1], text
+    entry = (lines, tuple(shown), "\n".join([line.text for line in shown]))
+    _SOURCES[key] = entry  # another thread may clear the memo meanwhile: use our own entry
+    return entry[1], entry[2]
 
 
 _MAX_SOURCES = 512
