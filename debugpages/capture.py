@@ -711,7 +711,7 @@ def _os_secret_names(policy: Policy) -> list[str]:
     removed or renamed since is noticed; a value that changed is read anew anyway.
     """
     raw = getattr(os.environ, "_data", None)  # CPython's encoded names: no decoding
-    fingerprint = hash(tuple(raw)) if isinstance(raw, dict) else None
+    fingerprint = tuple(raw) if isinstance(raw, dict) else None  # compared whole, not hashed
     known = _OS_SECRET_NAMES.get(policy.sensitive)
     if fingerprint is not None and known is not None and known[0] == fingerprint:
         return known[1]
@@ -722,7 +722,7 @@ def _os_secret_names(policy: Policy) -> list[str]:
     return names
 
 
-_OS_SECRET_NAMES: dict[tuple[str, ...], tuple[int, list[str]]] = {}
+_OS_SECRET_NAMES: dict[tuple[str, ...], tuple[tuple[object, ...], list[str]]] = {}
 
 
 def _sensitive_locals(code: CodeType, policy: Policy) -> tuple[bool, frozenset[str]]:
