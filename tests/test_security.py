@@ -162,6 +162,54 @@ def test_no_secret_reaches_any_output_through_any_channel(
     assert "theme" in body or fmt == "text"  # the cookie's name is shown, never its value
 
 
+STRUCTURAL = "Sekr3tStructural0042"
+"""A secret (the value of a local called ``password``) that also names things."""
+
+
+def structural_app(folder: Path) -> Any:
+    """An app whose file, module, function, exception type, local name, note and source
+    line all hold the secret: every string the page makes of a frame."""
+    source = (
+        f"class Error_{STRUCTURAL}(Exception):\n"
+        "    pass\n"
+        f"def fail_{STRUCTURAL}():\n"
+        f"    password = '{STRUCTURAL}'\n"
+        f"    copy_{STRUCTURAL} = 1\n"
+        f"    error = Error_{STRUCTURAL}('boom')\n"
+        f"    error.add_note('see {STRUCTURAL}')\n"
+        "    raise error\n"
+    )
+    path = folder / f"app_{STRUCTURAL}.py"
+    path.write_text(source)
+    namespace: dict[str, Any] = {"__name__": f"module_{STRUCTURAL}"}
+    exec(compile(source, str(path), "exec"), namespace)
+    fail = namespace[f"fail_{STRUCTURAL}"]
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        fail()
+        return []
+
+    return app
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_secret_that_names_files_functions_types_and_headers_is_masked_there_too(
+    fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", f"Europe/{STRUCTURAL}")  # an allow-listed OS variable
+    editor = "https://code.example.org/open?file={path}&line={line}"
+    monkeypatch.setenv("DEBUGPAGES_EDITOR", editor)
+    client = Client(ErrorPages(structural_app(tmp_path), mode="on"), use_cookies=False)
+    headers = {f"X-{STRUCTURAL}": "1", "Cookie": f"{STRUCTURAL}=1", **FORMATS[fmt]}
+    body = client.get(f"/{STRUCTURAL}?{STRUCTURAL}=1", headers=headers).get_data(as_text=True)
+    assert "boom" in body
+    assert STRUCTURAL not in body
+    if fmt == "json":  # the whole model: every field was there to leak from
+        exception = json.loads(body)["exception"]
+        assert exception["notes"] == ["see ********"]
+        assert exception["frames"][-1]["editor_url"].startswith("https://code.example.org/")
+
+
 def test_the_copy_as_text_block_is_masked_too(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRETS["os environ"])
     client = Client(ErrorPages(leaky, mode="on"), use_cookies=False)
