@@ -81,7 +81,9 @@ def capture(
     values = ValueFormatter(policy, secrets=secrets)
     walker = _Exceptions(policy, values, editor, running, masker)
     try:
-        exception = _Once(walker.frame_of).view(walker.view(exc))
+        exception = walker.view(exc)
+        frame_of = {id(view): key[0] for key, view in walker.frame_views.items()}
+        exception = _Once(frame_of).view(exception)
     finally:
         values.release()
     notices: list[str] = []
@@ -130,9 +132,8 @@ class _Exceptions:
         """Exceptions already read: a group's member that is also another's context (as
         ``except*`` makes them) is read once; ``_Once`` then shows it in full once."""
         self.frame_views: dict[tuple[int, ...], FrameView] = {}
-        """Frames already read: the frame that caught each member of a group is shared."""
-        self.frame_of: dict[int, int] = {}
-        """The frame (its id) each frame view shows, while the capture lasts."""
+        """Frames already read, by the frame's id first: the frame that caught each member
+        of a group is shared."""
         self.chained = 0
         self.room = policy.max_page_bytes // 5
         """Characters of text still allowed: the HTML page holds it twice, escaped, in markup."""
@@ -215,7 +216,6 @@ class _Exceptions:
             if view is None:
                 view = self.frame(step, run, repeated, before, show_locals, context)
                 self.frame_views[key] = view
-                self.frame_of[id(view)] = id(step.frame)
             views.append(view)
         views.reverse()
         return tuple(views), hidden, max(with_locals, 0)
@@ -404,14 +404,6 @@ def shrink(report: ErrorReport) -> ErrorReport:
     )
 
 
-def _masked(variable: Variable, mask: Callable[[str], str]) -> Variable:
-    """``variable`` with its name and text masked by value (itself if nothing changed)."""
-    name, text = mask(variable.name), mask(variable.text)
-    if name is variable.name and text is variable.text:
-        return variable
-    return dataclasses.replace(variable, name=name, text=text)
-
-
 def _cap(kept: list[tuple[int, int, int]], limit: int) -> list[tuple[int, int, int, int]]:
     """At most ``limit`` frames: the outermost few and the innermost rest, the gap counted."""
     if len(kept) <= limit:
@@ -580,7 +572,7 @@ def capture_request(
         if not masker.finds("\n".join([text for pair in shown for text in pair])):
             return tuple(policy.field(k, v) for k, v in shown)
         # Masked before they are cut, so no part of a secret stays.
-        return tuple(_masked(policy.field(k, mask(v)), mask) for k, v in shown)
+        return tuple(masker.model(policy.field(k, mask(v))) for k, v in shown)
 
     no_fields: tuple[Variable, ...] = ()
     method = _attempt(lambda: mask(safe_text(str(environ.get("REQUEST_METHOD", "?")))), "?")
