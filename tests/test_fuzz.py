@@ -100,16 +100,16 @@ def test_the_production_page_contains_none_of_the_input_in_any_format(inputs: In
                 assert form not in text, (accept, value)
 
 
-def _static() -> dict[str, str]:
-    """The production page for a harmless failure: the words it says anyway."""
+def harmless_pages(mode: str) -> dict[str, str]:
+    """The page for a harmless failure, per format: the words every such page says anyway."""
     plain = Inputs("x", "x", "x", "x", "xxxxxxxx")
-    pages = ErrorPages(failing(plain), mode="off")
+    pages = ErrorPages(failing(plain), mode=mode)
     return {
         accept: call(pages, environ_for(plain, accept))[2].decode("utf-8") for accept in FORMATS
     }
 
 
-STATIC = _static()
+STATIC = harmless_pages("off")
 
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "main", "footer", "h1", "h2",
@@ -181,16 +181,7 @@ def test_json_always_parses(inputs: Inputs, mode: str) -> None:
         assert shown_local
 
 
-def _baseline_on() -> dict[str, str]:
-    """The traceback page for a harmless failure: the words every such page says."""
-    plain = Inputs("x", "x", "x", "x", "xxxxxxxx")
-    pages = ErrorPages(failing(plain), mode="on")
-    return {
-        accept: call(pages, environ_for(plain, accept))[2].decode("utf-8") for accept in FORMATS
-    }
-
-
-BASELINE_ON = _baseline_on()
+BASELINE_ON = harmless_pages("on")
 
 
 def secret_app(secret: str) -> Any:

@@ -139,6 +139,11 @@ def parse(html: str) -> Tags:
     return parser
 
 
+def on_text(app: Any) -> str:
+    """The plain-text traceback page ``app``'s failure gets in ``on``."""
+    return Client(ErrorPages(app, mode="on")).get("/", headers=TEXT).get_data(as_text=True)
+
+
 # --- secrets are masked in every output of on and legacy-200 ------------------------
 
 
@@ -254,7 +259,7 @@ def test_a_value_under_a_sensitive_name_is_masked_wherever_else_it_appears() -> 
         copied = session_id
         raise KeyError(f"no session {copied} in {cache!r}")
 
-    body = Client(ErrorPages(app, mode="on")).get("/", headers=TEXT).get_data(as_text=True)
+    body = on_text(app)
     assert "a3f9c2e7b1d4" not in body
     assert "session_id = ********" in body
     assert "copied = '********'" in body  # another local holding the same value
@@ -267,7 +272,7 @@ def test_a_numeric_code_under_a_sensitive_name_is_masked_by_value_too() -> None:
         otp_token = 482913
         raise PermissionError(f"code {otp_token} rejected; retries: {True}, {1}")
 
-    body = Client(ErrorPages(app, mode="on")).get("/", headers=TEXT).get_data(as_text=True)
+    body = on_text(app)
     assert "482913" not in body
     assert "code ******** rejected; retries: True, 1" in body
 
@@ -281,7 +286,7 @@ def test_short_environment_values_are_masked_by_name_only(
     def app(environ: object, start_response: object) -> list[bytes]:
         raise ValueError("codes ab12 and cd34ef56")
 
-    body = Client(ErrorPages(app, mode="on")).get("/", headers=TEXT).get_data(as_text=True)
+    body = on_text(app)
     assert "codes ab12 and ********" in body
 
 
@@ -438,7 +443,7 @@ def test_the_decorator_masks_the_named_locals_or_all_of_them(
         call_it()
         return []
 
-    body = Client(ErrorPages(app, mode="on")).get("/", headers=TEXT).get_data(as_text=True)
+    body = on_text(app)
     for secret in hidden:
         assert f"'{secret}'" not in body
         assert f"for {secret}" not in body  # masked by value in the message too
@@ -477,7 +482,7 @@ def test_os_environ_in_a_local_is_never_shown_whole(monkeypatch: pytest.MonkeyPa
         env = os.environ  # noqa: F841
         raise RuntimeError("boom")
 
-    body = Client(ErrorPages(app, mode="on")).get("/", headers=TEXT).get_data(as_text=True)
+    body = on_text(app)
     assert "not-on-the-allow-list" not in body
     assert "env = <os.environ:" in body
 
@@ -863,7 +868,7 @@ def test_pairs_headers_and_multidicts_mask_their_sensitive_entries() -> None:
         form = MultiDict([("password", "md-secret-4"), ("user", "alice")])
         raise RuntimeError(f"{len(pending) + len(headers) + len(form)} things")
 
-    body = Client(ErrorPages(app, mode="on")).get("/", headers=TEXT).get_data(as_text=True)
+    body = on_text(app)
     for secret in ("fresh-session-1", "fresh-session-2", "md-secret-4"):
         assert secret not in body
     assert "('Set-Cookie', ********)" in body
