@@ -14,11 +14,14 @@ import html
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.compiler
+import jinja2.nodes
+import markupsafe
 
 from .choose import HTML, JSON, Format
 from .model import Page
@@ -46,8 +49,61 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _escape_text(text: str) -> str:
+    """markupsafe's escaping, in Python: the same five entities."""
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("'", "&#39;")
+        .replace('"', "&#34;")
+    )
+
+
+# markupsafe 3's C function behind ``markupsafe.escape``, which returns a ``str``; else ours.
+_fast_escape_text: Callable[[str], str] = getattr(markupsafe, "_escape_inner", _escape_text)
+
+
+def escape_output(value: object) -> str:
+    """``markupsafe.escape`` for a value a template outputs, as a plain ``str``.
+
+    What ``{{ value }}`` outputs is only ever joined into the page, so the ``Markup``
+    that ``markupsafe.escape`` wraps around each piece is work thrown away: a quarter
+    of the time of a traceback page. The text is the same, entity for entity; a value
+    with ``__html__`` (``Markup``, a macro's output) is trusted, as markupsafe does.
+    """
+    if type(value) is not str:  # not ``__class__``: a proxy may claim to be a str
+        if hasattr(value, "__html__"):
+            return str(value.__html__())
+        value = str(value)
+    return _fast_escape_text(value)
+
+
+class _CodeGenerator(jinja2.compiler.CodeGenerator):
+    """Compiles an autoescaped ``{{ value }}`` to ``escape_output(value)``.
+
+    Only the function called changes. Should Jinja stop calling this hook, its own
+    ``escape`` runs again: the same page, a little slower.
+    """
+
+    def _output_child_pre(
+        self, node: jinja2.nodes.Expr, frame: jinja2.compiler.Frame, finalize: Any
+    ) -> None:
+        if frame.eval_ctx.volatile or not frame.eval_ctx.autoescape:
+            super()._output_child_pre(node, frame, finalize)
+            return
+        self.write("environment.escape_output(")
+        if finalize.src is not None:
+            self.write(finalize.src)
+
+
+class _Environment(jinja2.Environment):
+    code_generator_class = _CodeGenerator
+    escape_output = staticmethod(escape_output)
+
+
 def _environment(loader: jinja2.BaseLoader, auto_reload: bool) -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = _Environment(
         loader=loader,
         autoescape=jinja2.select_autoescape(["html"], default_for_string=True),
         undefined=jinja2.StrictUndefined,

@@ -8,7 +8,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import jinja2
+import markupsafe
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from debugpages import ConfigurationError, ErrorPages
@@ -113,6 +117,47 @@ def test_html_is_autoescaped_in_user_templates(tmp_path: Path) -> None:
     body = Client(ErrorPages(app, mode="on", template_dirs=[tmp_path])).get("/", headers=HTML).data
     assert b"<script>alert(1)</script>" not in body
     assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+class _Shown:
+    """A value a template outputs through its ``str``, with markup in it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return f"<shown {self.text}>"
+
+
+_OUTPUTS = "<p>{{ value }}|{{ value|safe }}|{{ shown }}|{{ number }}|{{ markup }}|{{ macro() }}</p>"
+_OUTPUT_MACRO = "{% macro macro() %}<i>{{ value }}</i>{% endmacro %}"
+_STOCK = jinja2.Environment(autoescape=True)
+
+
+@given(st.text(), st.integers())
+def test_every_output_is_escaped_exactly_as_markupsafe_escapes_it(text: str, number: int) -> None:
+    # debugpages compiles ``{{ value }}`` to its own escape (no ``Markup`` per piece):
+    # the page must be the one stock Jinja makes, for any text.
+    source = _OUTPUT_MACRO + _OUTPUTS
+    values = {
+        "value": text, "shown": _Shown(text), "number": number,
+        "markup": markupsafe.Markup("<b>{}</b>").format(text),
+    }  # fmt: skip
+    expected = _STOCK.from_string(source).render(values)
+    assert _BUILT_IN.from_string(source).render(values) == expected
+    assert render_module.escape_output(text) == str(markupsafe.escape(text))
+    assert render_module._escape_text(text) == str(markupsafe.escape(text))  # without markupsafe 3
+
+
+_BUILT_IN = render_module.Renderer().builtin
+
+
+def test_user_and_built_in_templates_compile_to_the_fast_escape(tmp_path: Path) -> None:
+    for env in render_module.Renderer([tmp_path]).environments:
+        compiled = env.compile("<p>{{ value }}</p>", raw=True)
+        assert "yield environment.escape_output(" in compiled
+        off = env.from_string("{% autoescape false %}{{ value }}{% endautoescape %}|{{ value }}")
+        assert off.render(value="<b>") == "<b>|&lt;b&gt;"
 
 
 def test_in_on_mode_an_edited_user_template_is_read_again(tmp_path: Path) -> None:
