@@ -25,6 +25,11 @@ class SourceLine:
     mark: tuple[int, int] | None = None
     """Character span of the failing expression on the current line, when known."""
 
+    @property
+    def indent(self) -> int:
+        """How many blanks the line starts with (the plain text shows it without them)."""
+        return len(self.text) - len(self.text.lstrip())
+
 
 @dataclass(slots=True)
 class Variable:
