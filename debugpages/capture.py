@@ -283,10 +283,13 @@ class _Exceptions:
         shown, text = _source(step, context)
         if not self.masker.finds(text):
             return shown, len(text)
-        # A secret in the source: masked, and the line unmarked (its columns moved).
-        masked = [self.mask(line.text) for line in shown]
+        # A secret in the source: masked, and the line unmarked (its columns moved). One
+        # pass over the joined lines, unless a secret spans lines (a line goes missing).
+        masked = self.mask(text).split("\n")
+        if len(masked) != len(shown):
+            masked = [self.mask(line.text) for line in shown]
         lines = tuple(
-            line if new is line.text else dataclasses.replace(line, text=new, mark=None)
+            line if new == line.text else dataclasses.replace(line, text=new, mark=None)
             for new, line in zip(masked, shown, strict=True)
         )
         return lines, sum(map(len, masked))

@@ -169,6 +169,27 @@ def test_an_edited_file_shows_its_new_source_on_the_next_failure(tmp_path: Path)
     assert "int('second version')" in shown.text
 
 
+@pytest.mark.parametrize("secret", ["s3cret-on-one-line", "s3cret-first-half\ns3cret-second-half"])
+def test_a_secret_in_the_source_is_masked_and_every_line_stays(secret: str, tmp_path: Path) -> None:
+    module = tmp_path / "secret_in_source.py"
+    quotes = '"' * 3
+    module.write_text(
+        f"def fail():\n    password = {quotes}{secret}{quotes}\n    return int(password)\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(module.read_text(), str(module), "exec"), namespace)
+    frame = frames_of(report_of(namespace["fail"]))[-1]
+    lines = module.read_text().splitlines()
+    assert [line.number for line in frame.source] == list(range(1, len(lines) + 1))
+    shown = "\n".join(line.text for line in frame.source)
+    assert "s3cret-on-one-line" not in shown
+    assert "********" in shown or "\n" in secret  # a secret across lines: line by line
+    current = frame.current_line
+    assert current is not None
+    assert current.text == "    return int(password)"
+    assert current.mark is not None  # a line with no secret keeps its marked expression
+
+
 def test_the_failing_expression_is_marked_from_column_positions() -> None:
     frame = frames_of(report_of(lambda: Basket().total()))[-1]
     line = next(line for line in frame.source if line.current)
