@@ -58,8 +58,6 @@ _MAX_EXCEPTIONS = 100
 _FRAME_COST = 200  # characters of markup around a frame, for the page's size budget
 _SHORT_MESSAGE = 200  # how much of a message is kept once the size budget is spent
 _HIDE = "__traceback_hide__"
-_NOT_SECRETS = frozenset({"PWD", "OLDPWD"})
-"""OS environment variables whose names look like secrets ("pwd") but hold a folder."""
 _ENVIRON_KEYS = (
     "REMOTE_ADDR", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SCRIPT_NAME",
     "wsgi.url_scheme", "wsgi.multithread", "wsgi.multiprocess",
@@ -468,6 +466,16 @@ def _visible(entries: list[TracebackType], running: frozenset[int]) -> list[Trac
     return shown
 
 
+def below_hidden(tb: TracebackType | None) -> TracebackType | None:
+    """``tb`` from its first frame not hidden by ``__traceback_hide__`` (the frame of the
+    middleware that caught the exception is not part of the bug); whole if all are."""
+    running = _running_frames()
+    first = tb
+    while first is not None and not _visible([first], running):
+        first = first.tb_next
+    return tb if first is None else first
+
+
 class _Step(NamedTuple):
     """One traceback entry: the frame, its line, and where in its bytecode it stopped."""
 
@@ -710,7 +718,7 @@ def _os_secret_names(policy: Policy) -> list[str]:
     known = _OS_SECRET_NAMES.get(policy.sensitive)
     if fingerprint is not None and known is not None and known[0] == fingerprint:
         return known[1]
-    names = [name for name in policy.sensitive_among(os.environ) if name not in _NOT_SECRETS]
+    names = policy.sensitive_among(os.environ)
     if fingerprint is not None:
         _OS_SECRET_NAMES.clear()
         _OS_SECRET_NAMES[policy.sensitive] = (fingerprint, names)

@@ -15,11 +15,11 @@ import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import CodeType, TracebackType
 from typing import Any
 
-from .capture import collect_secrets
+from .capture import below_hidden, collect_secrets
 from .policy import NO_MASKER, Masker, Policy, Secrets, one_line, safe_text
 from .switch import Mode
 from .tracing import record
@@ -34,6 +34,8 @@ class _Failure:
     reference: str
     secrets: Secrets | None
     handler_failed: bool = False
+    texts: dict[int, tuple[BaseException, Masker, str]] = field(default_factory=dict)
+    """Tracebacks made meanwhile, by exception: the page's text is the log record's."""
 
 
 _current: ContextVar[_Failure | None] = ContextVar("debugpages_failure", default=None)
@@ -56,15 +58,31 @@ def current_secrets() -> Secrets | None:
     return failure.secrets if failure is not None else None
 
 
+def traceback_text(exc: BaseException, masker: Masker) -> str:
+    """``masked_traceback``, made once per failure: the page and the log record share it."""
+    failure = _current.get()
+    known = failure.texts.get(id(exc)) if failure is not None else None
+    if known is not None and known[0] is exc and known[1] is masker:
+        return known[2]
+    text = masked_traceback(exc, masker)
+    if failure is not None:
+        failure.texts[id(exc)] = (exc, masker, text)  # held only while the failure is handled
+    return text
+
+
 def masked_traceback(exc: BaseException, masker: Masker) -> str:
-    """The traceback a standard formatter prints, with secrets masked and controls escaped."""
+    """The traceback a standard formatter prints, with secrets masked and controls escaped.
+
+    It starts below the frames hidden by ``__traceback_hide__`` that caught the exception
+    (debugpages' own middleware, a framework's handler), as the page does.
+    """
     try:
         summary = _summarized(exc)
         _format_repeats_once(summary)
         text = "".join(summary.format())
     except Exception:  # linecache cannot read a file name; say what can be said without it
         lines = ["Traceback (most recent call last):\n"]
-        for frame, line in traceback.walk_tb(exc.__traceback__):
+        for frame, line in traceback.walk_tb(below_hidden(exc.__traceback__)):
             code = frame.f_code
             lines.append(f'  File "{code.co_filename}", line {line}, in {code.co_name}\n')
         kind = type(exc)
@@ -87,7 +105,7 @@ def _summarized(exc: BaseException) -> traceback.TracebackException:
     (code, instruction) once, and the stack is then laid out again in full, so the
     text is CPython's, "[Previous line repeated 996 more times]" included.
     """
-    tb = exc.__traceback__
+    tb = top = below_hidden(exc.__traceback__)
     distinct: list[TracebackType] = []
     first: dict[tuple[CodeType, int], int] = {}
     order: list[int] = []
@@ -99,9 +117,7 @@ def _summarized(exc: BaseException) -> traceback.TracebackException:
         order.append(first[key])
         tb = tb.tb_next
     if len(distinct) * 2 > len(order):  # few repeats: read as it is
-        return traceback.TracebackException(
-            type(exc), exc, exc.__traceback__, lookup_lines=False, compact=True
-        )
+        return traceback.TracebackException(type(exc), exc, top, lookup_lines=False, compact=True)
     short: TracebackType | None = None
     for entry in reversed(distinct):
         short = TracebackType(short, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
@@ -177,7 +193,7 @@ class _MaskTracebacks(logging.Filter):
                     masker = secrets.masker()
             except Exception:  # an exception too odd to read: URLs are still masked
                 masker = NO_MASKER
-            record.exc_text = masked_traceback(exc, masker)
+            record.exc_text = traceback_text(exc, masker)
         return True
 
 

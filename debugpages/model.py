@@ -195,6 +195,9 @@ class ErrorReport:
     """Things the capture itself had to leave out, said in words (budget spent, ...)."""
     environment: tuple[Variable, ...] = ()
     """The OS environment variables on the policy's allow-list: never the whole environment."""
+    traceback: str = ""
+    """The traceback as Python prints it, masked: the log record's text (its middle cut
+    when it is longer than the page allows)."""
 
 
 @dataclass(frozen=True, slots=True)

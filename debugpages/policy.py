@@ -47,6 +47,10 @@ DEFAULT_SENSITIVE = (
 ALWAYS_SENSITIVE = ("authorization", "cookie")
 """Masked whatever the patterns: Authorization, Proxy-Authorization, Cookie, Set-Cookie."""
 
+_FOLDER_VARIABLES = frozenset({"PWD", "OLDPWD"})
+"""Shell variables whose names look like secrets ("pwd") but hold a folder: wsgiref copies
+them into every environ, and masking the working folder would blank every path."""
+
 SENSITIVE_VAR = "DEBUGPAGES_SENSITIVE"
 
 ENVIRONMENT_ALLOWLIST = (
@@ -92,6 +96,18 @@ def bound(text: str, limit: int) -> tuple[str, bool]:
     if len(text) <= limit:
         return text, False
     return f"{text[:limit]} … ({len(text):,} characters in all)", True
+
+
+def cut_middle(text: str, limit: int, what: str) -> str:
+    """``text`` in at most about ``limit`` characters: its first quarter and its end, whole
+    lines, with a line saying how much was cut between them (the end of a traceback
+    names the exception, its start where the request came in)."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit // 4].rpartition("\n")[0]
+    tail = text[len(text) - (limit - limit // 4) :].partition("\n")[2]
+    cut = len(text) - len(head) - len(tail)
+    return f"{head}\n[... {cut:,} characters of {what} cut here to keep the page small ...]\n{tail}"
 
 
 def collapse_repeats(
@@ -180,7 +196,8 @@ class Policy:
             # Names repeat from failure to failure (headers, environment, locals): remember.
             if len(self._verdicts) >= _MAX_VERDICTS:
                 self._verdicts.clear()
-            verdict = self._verdicts[name] = self._sensitive_re.search(name) is not None
+            found = self._sensitive_re.search(name) is not None
+            verdict = self._verdicts[name] = found and name not in _FOLDER_VARIABLES
         return verdict
 
     def sensitive_among(self, names: Iterable[object]) -> list[str]:

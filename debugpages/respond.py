@@ -27,10 +27,18 @@ from .access import ALLOW_VAR, client_allowed, resolve_allow
 from .capture import capture, collect_secrets, shrink
 from .choose import HTML, TEXT, Format, choose_format, template_names
 from .editor import Editor, editor_from_env
-from .logs import current_secrets, handler_failed, handling, log_failure, report_log, request_line
+from .logs import (
+    current_secrets,
+    handler_failed,
+    handling,
+    log_failure,
+    report_log,
+    request_line,
+    traceback_text,
+)
 from .mod_python import SERVER_RETURN, outcome
 from .model import ErrorReport, Page
-from .policy import Policy, Secrets, one_line, sensitive_from_environment
+from .policy import Policy, Secrets, cut_middle, one_line, sensitive_from_environment
 from .render import Renderer, minimal_page
 from .switch import Mode, resolve_mode
 from .tracing import current_trace_id
@@ -259,7 +267,7 @@ class Engine:
         error: ErrorReport | None = None
         if mode is not Mode.OFF and code >= 500:
             try:
-                error = capture(exc, environ, self.policy, self.editor, current_secrets())
+                error = self._report(exc, environ)
             except Exception:
                 log_failure(f"debugpages: capturing failed (reference {reference})")
         text = meaning.description
@@ -283,6 +291,16 @@ class Engine:
             http_error=meaning.http_error,
             unknown_status=reason(code) is None,
         )
+
+    def _report(self, exc: Exception, environ: Mapping[str, Any]) -> ErrorReport:
+        """What the traceback page shows, with the text the log record prints (made once)."""
+        secrets = current_secrets()
+        if secrets is None:
+            secrets = collect_secrets(exc, environ, self.policy)
+        report = capture(exc, environ, self.policy, self.editor, secrets)
+        text = traceback_text(exc, secrets.masker())  # the masker the capture ended with
+        limit = self.policy.max_page_bytes // 16
+        return dataclasses.replace(report, traceback=cut_middle(text, limit, "traceback"))
 
     def render(self, page: Page, fmt: Format, nonce: str) -> str:
         """The body, in the given format, under the policy's size limit."""

@@ -68,8 +68,14 @@ def test_the_logged_traceback_is_pythons_own_text(
             raise
 
     Client(ErrorPages(keep, mode=mode)).get("/")
-    expected = "".join(traceback.format_exception(caught[0])).rstrip("\n")
+    exc = caught[0]
+    assert exc.__traceback__ is not None
+    middleware = exc.__traceback__.tb_frame  # it caught the exception: a hidden frame
+    assert "__traceback_hide__" in middleware.f_code.co_varnames
+    below = exc.__traceback__.tb_next
+    expected = "".join(traceback.format_exception(type(exc), exc, below)).rstrip("\n")
     logged = formatted.getvalue()
+    assert middleware.f_code.co_filename not in logged
     assert logged.count("(reference ") == 1
     assert logged.rstrip("\n").endswith(expected)
     if app is recursion:

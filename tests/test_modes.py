@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 
@@ -85,13 +86,17 @@ def test_traceback_page_shows_type_message_frames_source_and_locals(mode: str) -
     assert "catalogue" in body
 
 
-def test_the_text_format_reads_like_pythons_traceback_plus_locals() -> None:
+def test_the_text_format_is_pythons_traceback_the_text_the_log_record_prints(
+    records: Callable[[], list[logging.LogRecord]],
+) -> None:
     text = Client(ErrorPages(apps.plain, mode="on")).get("/", headers=TEXT).get_data(as_text=True)
     assert text.startswith("Traceback (most recent call last):\n")
     assert re.search(r'  File ".*apps\.py", line \d+, in parse_price\n', text)
     assert "    return float(text) * len(sauce)\n           ^^^^^^^^^^^\n" in text
-    assert "      sauce = 'tomato-1234'\n" in text
-    assert "ValueError: could not convert string to float: 'two euros'" in text
+    assert "ValueError: could not convert string to float: 'two euros'\n" in text
+    assert "tomato-1234" not in text  # locals are in the HTML and JSON pages
+    (record,) = [r for r in records() if r.exc_text]
+    assert text.startswith(record.exc_text + "\n\n")  # one text: the log's, the page's
 
 
 def test_chained_exceptions_appear_in_pythons_order() -> None:

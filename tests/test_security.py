@@ -139,9 +139,32 @@ def parse(html: str) -> Tags:
     return parser
 
 
-def on_text(app: Any) -> str:
-    """The plain-text traceback page ``app``'s failure gets in ``on``."""
-    return Client(ErrorPages(app, mode="on")).get("/", headers=TEXT).get_data(as_text=True)
+def on_text(app: Any, **options: Any) -> str:
+    """What the ``on`` pages show of ``app``'s failure, as text: the plain-text page (the
+    traceback as Python prints it), then what the JSON page adds, a line each: every
+    exception as ``Type: message``, every local and request field as ``name = text``."""
+    client = Client(ErrorPages(app, mode="on", **options))
+    text = client.get("/", headers=TEXT).get_data(as_text=True)
+    return text + "\n" + shown(json.loads(client.get("/", headers=JSON).data))
+
+
+def shown(page: dict[str, Any]) -> str:
+    """The exceptions, locals and request fields of a JSON traceback page, a line each."""
+    lines = []
+    pending = [page["exception"]]
+    while pending:
+        exc = pending.pop()
+        if exc is None:
+            continue
+        lines.append(f"{exc['type_name']}: {exc['message']}")
+        lines += exc["notes"]
+        for frame in exc["frames"]:
+            lines += [f"{v['name']} = {v['text']}" for v in frame["variables"] or ()]
+        pending += [exc["cause"], exc["context"], *exc["members"]]
+    request = page["request"] or {}
+    for part in ("query", "form", "files", "headers", "environ"):
+        lines += [f"{field['name']} = {field['text']}" for field in request.get(part, ())]
+    return "\n".join(lines)
 
 
 # --- secrets are masked in every output of on and legacy-200 ------------------------
@@ -375,11 +398,7 @@ def test_extra_patterns_come_from_the_environment_and_from_code(
         card_number = "4111111111111111"  # noqa: F841
         raise ValueError("payment failed")
 
-    body = (
-        Client(ErrorPages(app, mode="on", sensitive=["card"]))
-        .get("/", headers=TEXT)
-        .get_data(as_text=True)
-    )
+    body = on_text(app, sensitive=["card"])
     for secret in ("DE89370400440532013000", "902211", "4111111111111111"):
         assert secret not in body
     assert "spinner = 'visible-spinner'" in body  # ^pin$ is a regular expression
@@ -502,18 +521,21 @@ def test_wsgiref_copies_the_environment_into_environ_and_the_page_leaves_it_out(
     )
     server.base_environ["UNLISTED_SETTING"] = "not-on-the-allow-list"  # set before start-up
     server.base_environ["AWS_SECRET_ACCESS_KEY"] = SECRETS["os environ"]
+    server.base_environ["PWD"] = str(Path(apps.__file__).parent)  # a folder, not a secret
     thread = threading.Thread(target=server.handle_request, daemon=True)
     thread.start()
     try:
-        fetched = fetch(f"http://127.0.0.1:{server.server_port}", "/", TEXT)
+        fetched = fetch(f"http://127.0.0.1:{server.server_port}", "/", JSON)
     finally:
         thread.join(10)
         server.server_close()
     assert fetched.status == 500
-    assert "environ = {" in fetched.text
-    assert "OS environment variables not shown" in fetched.text
+    body = shown(json.loads(fetched.text))
+    assert "environ = {" in body
+    assert "OS environment variables not shown" in body
     assert "not-on-the-allow-list" not in fetched.text
     assert SECRETS["os environ"] not in fetched.text
+    assert Path(apps.__file__).as_posix() in json.loads(fetched.text)["traceback"]  # unmasked
 
 
 # --- who may see a traceback ---------------------------------------------------------
@@ -820,8 +842,9 @@ def test_evil_reprs_and_strs_are_reported_once_on_the_page() -> None:
 
     client = Client(ErrorPages(app, mode="on"))
     response = client.get("/", headers=TEXT)
-    body = response.get_data(as_text=True)
     assert response.status == "500 Internal Server Error"
+    assert "RaisingStr: <exception str() failed>" in response.get_data(as_text=True)  # Python's
+    body = on_text(app)
     assert body.count("<repr failed: RuntimeError: repr is broken>") == 3  # raising, again[0:2]
     assert "endless = <repr failed: RecursionError" in body
     assert "odd = <repr failed" in body
@@ -909,8 +932,7 @@ def test_a_secret_cut_in_half_by_a_long_values_limit_leaves_no_part_on_the_page(
         url = "https://" + "c" * (cut + offset) + ":" + secret + "@db.example/x"  # noqa: F841
         raise RuntimeError(f"failed on {len(blob)} characters")
 
-    body = Client(ErrorPages(app, mode="on")).get("/", headers={"Accept": "text/plain"}).data
-    text = body.decode()
+    text = on_text(app)
     assert "characters in all" in text  # the long values were cut...
     for part in (secret[:6], secret[-6:]):
         assert part not in text  # ...and no half of the secret survived the cut
