@@ -99,15 +99,24 @@ def bound(text: str, limit: int) -> tuple[str, bool]:
 
 
 def cut_middle(text: str, limit: int, what: str) -> str:
-    """``text`` in at most about ``limit`` characters: its first quarter and its end, whole
-    lines, with a line saying how much was cut between them (the end of a traceback
-    names the exception, its start where the request came in)."""
+    """``text`` in about ``limit`` characters: its first quarter and its end, with a line
+    saying how much was cut between them (a traceback's end names the exception, its start
+    where the request came in). Cuts fall between lines when a line ends near them."""
     if len(text) <= limit:
         return text
-    head = text[: limit // 4].rpartition("\n")[0]
-    tail = text[len(text) - (limit - limit // 4) :].partition("\n")[2]
+    head, tail = text[: limit // 4], text[len(text) - (limit - limit // 4) :]
+    end = head.rfind("\n", len(head) - _NEAR)
+    if end > 0:
+        head = head[:end]
+    start = tail.find("\n", 0, _NEAR)
+    if start >= 0:
+        tail = tail[start + 1 :]
     cut = len(text) - len(head) - len(tail)
     return f"{head}\n[... {cut:,} characters of {what} cut here to keep the page small ...]\n{tail}"
+
+
+_NEAR = 2000
+"""How far from a cut a line break may be and still be the place to cut."""
 
 
 def collapse_repeats(

@@ -20,7 +20,7 @@ from debugpages import ConfigurationError, Editor, ErrorPages, Policy
 from debugpages.capture import capture
 from debugpages.editor import PRESETS, editor_from_env, parse_path_map
 from debugpages.model import ErrorReport, ExceptionView, FrameView
-from debugpages.policy import collapse_repeats
+from debugpages.policy import collapse_repeats, cut_middle
 
 from . import apps
 
@@ -130,6 +130,23 @@ def test_collapsed_repeats_stand_for_the_whole_stack(keys: list[int], cutoff: in
     kept = collapse_repeats(keys, cutoff=cutoff)
     assert expand(keys, kept) == keys
     assert all(repeated >= cutoff for _, run, repeated in kept if run)  # only long runs fold
+
+
+@given(st.text(alphabet="ab\n", max_size=12_000), st.integers(min_value=8, max_value=6_000))
+def test_a_cut_text_keeps_a_start_and_an_end_and_counts_the_rest(text: str, limit: int) -> None:
+    shown = cut_middle(text, limit, "text")
+    if len(text) <= limit:
+        assert shown == text
+        return
+    match = re.fullmatch(
+        r"(.*)\n\[\.\.\. ([\d,]+) characters of text cut here[^\n]*\]\n(.*)", shown, re.S
+    )
+    assert match is not None
+    head, cut, tail = match[1], int(match[2].replace(",", "")), match[3]
+    assert text.startswith(head)
+    assert text.endswith(tail)
+    assert len(head) + cut + len(tail) == len(text)
+    assert len(head) + len(tail) <= limit
 
 
 def test_source_has_five_lines_each_side_and_context_is_configurable() -> None:
@@ -450,6 +467,10 @@ def test_a_one_megabyte_message_is_cut_and_says_its_length() -> None:
     page = page_of(fail)
     assert len(page.encode()) < 100_000
     assert "1,048,576 characters in all" in page
+    text = page_of(fail, TEXT)  # the traceback on one line too long: cut inside it
+    assert len(text) < Policy().max_page_bytes // 16 + 1_000
+    assert "\nValueError: mmmm" in text
+    assert re.search(r"m\n\[\.\.\. [\d,]+ characters of traceback cut here[^\n]*\nmmm", text)
 
 
 _HEAVY = "\n".join(
