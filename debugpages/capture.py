@@ -240,12 +240,14 @@ class _Exceptions:
             self.room -= _FRAME_COST + size
         if show_locals and id(frame) not in self.running:
             names = [item for item in sorted(frame.f_locals.items()) if item[0] != _HIDE]
+            every, sensitive = _sensitive_locals(frame.f_code, self.policy)
             variables = []
             for name, value in names[: self.policy.max_variables]:
                 if self.room <= 0:
                     cut = True
                     break
-                variables.append(self.values.variable(name, value, frame.f_code))
+                shown = self.values.variable(name, value, sensitive=every or name in sensitive)
+                variables.append(shown)
                 self.room -= len(variables[-1].text) + len(name)
             variables_left_out = len(names) - len(variables)
         link = self.editor.link(filename, line) if self.editor else None

@@ -137,7 +137,7 @@ class ExceptionView:
             if not groups or groups[-1][0] != foldable:
                 groups.append((foldable, []))
             groups[-1][1].append(frame)
-        return tuple((foldable, tuple(frames)) for foldable, frames in groups)
+        return tuple([(foldable, tuple(frames)) for foldable, frames in groups])
 
     @property
     def has_application_frames(self) -> bool:

@@ -26,14 +26,12 @@ import time
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from types import CodeType
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
 
 from werkzeug.datastructures import Headers, MultiDict
 
 from .model import SourceLine, Variable
-from .sensitive import is_marked
 from .switch import ConfigurationError
 
 MASK = "********"
@@ -650,10 +648,11 @@ class ValueFormatter:
         self._alive: list[object] = []  # keeps ids unique while the page is captured
         self.skipped = 0
 
-    def variable(self, name: str, value: object, code: CodeType | None = None) -> Variable:
-        """One local variable as the page shows it (``code``: its frame's, for the decorator)."""
+    def variable(self, name: str, value: object, *, sensitive: bool = False) -> Variable:
+        """One local variable as the page shows it; ``sensitive``: known to be (its frame's
+        code marks it with ``sensitive_variables``), else judged by its name."""
         shown_name = safe_text(name)
-        if self.policy.is_sensitive(name) or is_marked(code, name):
+        if sensitive or self.policy.is_sensitive(name):
             self.secrets.add(value)
             return Variable(shown_name, MASK, masked=True)
         known = self._seen.get(id(value))

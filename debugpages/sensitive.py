@@ -62,11 +62,3 @@ def _mark(function: F, names: frozenset[str]) -> F:
 def marked_names(code: CodeType) -> frozenset[str]:
     """The locals marked sensitive for frames running ``code``; ``ALL`` for every one."""
     return _marked.get(code, frozenset())
-
-
-def is_marked(code: CodeType | None, name: str) -> bool:
-    """Whether the local ``name`` of a frame running ``code`` was marked sensitive."""
-    if code is None:
-        return False
-    names = _marked.get(code)
-    return names is not None and (names is ALL or "*" in names or name in names)
