@@ -455,25 +455,6 @@ class _BoundedRepr(reprlib.Repr):
         self.max_items = policy.max_items
         self.cut = False
         self._spent = 0
-        self._dispatch: dict[object, Callable[[object, int], str]] = {
-            list.__repr__: lambda x, level: self._items(x, level, "[", "]"),
-            tuple.__repr__: self._tuple,
-            set.__repr__: lambda x, level: self._items(x, level, "{", "}", empty="set()"),
-            frozenset.__repr__: lambda x, level: self._items(
-                x, level, "frozenset({", "})", empty="frozenset()"
-            ),
-            collections.deque.__repr__: lambda x, level: self._items(x, level, "deque([", "])"),
-            dict.__repr__: self._dict,
-            str.__repr__: self._text,
-            bytes.__repr__: self._text,
-            bytearray.__repr__: self._text,
-            int.__repr__: self._int,
-            Headers.__repr__: lambda x, level: self._pairs(x, level, Headers.items),
-            MultiDict.__repr__: lambda x, level: self._pairs(
-                x, level, lambda d: MultiDict.items(d, multi=True)
-            ),
-            type(os.environ).__repr__: self._os_environ_repr,
-        }
 
     def shown(self, value: object) -> tuple[str, bool]:
         """The bounded representation of one value, and whether anything was cut."""
@@ -481,8 +462,8 @@ class _BoundedRepr(reprlib.Repr):
         return self.repr1(value, self.maxlevel), self.cut
 
     def repr1(self, x: object, level: int) -> str:
-        handler = self._dispatch.get(type(x).__repr__)
-        text = self._other(x) if handler is None else handler(x, level)
+        handler = _DISPATCH.get(type(x).__repr__)
+        text = self._other(x) if handler is None else handler(self, x, level)
         self._spent += len(text)
         return text
 
@@ -619,6 +600,29 @@ class _BoundedRepr(reprlib.Repr):
             self.cut = True
             taken.append(f"… {size - len(taken):,} more items")
         return taken
+
+
+_DISPATCH: dict[object, Callable[[_BoundedRepr, object, int], str]] = {
+    list.__repr__: lambda r, x, level: r._items(x, level, "[", "]"),
+    tuple.__repr__: _BoundedRepr._tuple,
+    set.__repr__: lambda r, x, level: r._items(x, level, "{", "}", empty="set()"),
+    frozenset.__repr__: lambda r, x, level: r._items(
+        x, level, "frozenset({", "})", empty="frozenset()"
+    ),
+    collections.deque.__repr__: lambda r, x, level: r._items(x, level, "deque([", "])"),
+    dict.__repr__: _BoundedRepr._dict,
+    str.__repr__: _BoundedRepr._text,
+    bytes.__repr__: _BoundedRepr._text,
+    bytearray.__repr__: _BoundedRepr._text,
+    int.__repr__: _BoundedRepr._int,
+    Headers.__repr__: lambda r, x, level: r._pairs(x, level, Headers.items),
+    MultiDict.__repr__: lambda r, x, level: r._pairs(
+        x, level, lambda d: MultiDict.items(d, multi=True)
+    ),
+    type(os.environ).__repr__: _BoundedRepr._os_environ_repr,
+}
+"""How ``_BoundedRepr`` shows each kind, by the type's ``__repr__``: one table for all (a
+table of bound methods per instance would tie every page's values into a reference cycle)."""
 
 
 def _message_of(exc: BaseException, limit: int) -> str:

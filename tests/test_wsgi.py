@@ -120,6 +120,29 @@ def test_a_logging_handler_that_raises_never_costs_the_client_its_page(
     assert "disk full" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("accept", ["text/html", "text/plain", "application/json"])
+@pytest.mark.parametrize("mode", ["off", "on", "legacy-200"])
+def test_a_page_leaves_nothing_for_the_cycle_collector(
+    monkeypatch: pytest.MonkeyPatch, mode: str, accept: str
+) -> None:
+    """A page whose objects form a reference cycle (a template's own macros hold its
+    context, a table of bound methods its owner) waits for the collector, and under load
+    the collector runs more often: a failure must be freed by reference counting alone."""
+    import gc
+
+    monkeypatch.setattr(logging.getLogger("debugpages"), "propagate", False)
+    pages = ErrorPages(apps.chained, mode=mode)
+    environ = {"REQUEST_METHOD": "GET", "HTTP_ACCEPT": accept, "QUERY_STRING": "a=1"}
+    assert b"".join(pages(dict(environ), lambda *args: None))  # templates load: not counted
+    gc.collect()
+    gc.disable()
+    try:
+        assert b"".join(pages(dict(environ), lambda *args: None))
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
 @pytest.mark.parametrize("mode", ["off", "on", "legacy-200"])
 def test_a_failed_requests_frames_die_with_the_response_without_the_cycle_collector(
     monkeypatch: pytest.MonkeyPatch, mode: str
