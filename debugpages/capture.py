@@ -248,7 +248,7 @@ class _Exceptions:
                     break
                 shown = self.values.variable(name, value, sensitive=every or name in sensitive)
                 variables.append(shown)
-                self.room -= len(variables[-1].text) + len(name)
+                self.room -= len(shown.text) + len(name)
             variables_left_out = len(names) - len(variables)
         link = self.editor.link(filename, line) if self.editor else None
         view = FrameView(
