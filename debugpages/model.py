@@ -13,6 +13,7 @@ copy (``dataclasses.replace``) instead of changing one, as views may be shared.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,20 @@ class FrameView:
     chain or a group passes through it more than once, and its locals are the same."""
 
     @property
+    def around(self) -> tuple[tuple[str, ...], SourceLine | None, tuple[str, ...]]:
+        """The context lines' text above the current line, the current line (when its
+        source is shown), and the context lines' text below it: one look for all three."""
+        source = self.source
+        index = self._current_index()
+        if index == len(source):
+            return tuple(map(_TEXT, source)), None, ()
+        return (
+            tuple(map(_TEXT, source[:index])),
+            source[index],
+            tuple(map(_TEXT, source[index + 1 :])),
+        )
+
+    @property
     def current_line(self) -> SourceLine | None:
         """The line the frame stopped on, when its source is shown."""
         index = self._current_index()
@@ -79,12 +94,12 @@ class FrameView:
     @property
     def lines_before(self) -> tuple[str, ...]:
         """The text of the context lines above the current one."""
-        return tuple([line.text for line in self.source[: self._current_index()]])
+        return self.around[0]
 
     @property
     def lines_after(self) -> tuple[str, ...]:
         """The text of the context lines below the current one."""
-        return tuple([line.text for line in self.source[self._current_index() + 1 :]])
+        return self.around[2]
 
     def _current_index(self) -> int:
         """Where ``line`` is in ``source`` (consecutive lines); ``len(source)`` without it."""
@@ -230,3 +245,6 @@ class Page:
     def instance(self) -> str:
         """The problem+json ``instance`` member: a URI that holds the reference."""
         return f"urn:debugpages:{self.reference}"
+
+
+_TEXT = attrgetter("text")
