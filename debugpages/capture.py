@@ -133,6 +133,7 @@ class _Exceptions:
         """Frames already read, by the frame's id first: the frame that caught each member
         of a group is shared."""
         self.chained = 0
+        self.cwd = os.path.join(os.getcwd(), "")
         self.room = policy.max_page_bytes // 5
         """Characters of text still allowed: the HTML page holds it twice, escaped, in markup."""
 
@@ -229,7 +230,7 @@ class _Exceptions:
     ) -> FrameView:
         frame = step.frame
         filename = frame.f_code.co_filename
-        display, is_library = _where(filename)
+        display, is_library = _where(filename, self.cwd)
         line = step.lineno
         source: tuple[SourceLine, ...] = ()
         variables: list[Variable] | None = None
@@ -535,8 +536,10 @@ _DEMO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo.py")
 
 
 @functools.lru_cache(maxsize=1024)
-def _where(path: str) -> tuple[str, bool]:
-    """How to show a file's path, and whether it belongs to a library."""
+@functools.lru_cache(maxsize=4096)
+def _where(path: str, cwd: str) -> tuple[str, bool]:
+    """How to show a file's path (``cwd``: the current folder, with a trailing separator),
+    and whether it belongs to a library."""
     if path.startswith("<frozen "):
         return safe_text(path), True
     if path == _DEMO:  # the demo stands for an application, though shipped in debugpages
@@ -544,7 +547,6 @@ def _where(path: str) -> tuple[str, bool]:
     for root, strip in _ROOTS:
         if path.startswith(root):
             return safe_text(path[strip:]), True
-    cwd = os.path.join(os.getcwd(), "")
     if path.startswith(cwd):
         return safe_text(path[len(cwd) :]), False
     return safe_text(path), False
