@@ -455,6 +455,9 @@ class _BoundedRepr(reprlib.Repr):
         self.max_items = policy.max_items
         self.cut = False
         self._spent = 0
+        self._others: dict[int, tuple[object, str, bool]] = {}
+        """Objects shown by their own ``__repr__`` on this page, by id, each with its text
+        and whether it was cut: an object held by several containers is asked once."""
 
     def shown(self, value: object) -> tuple[str, bool]:
         """The bounded representation of one value, and whether anything was cut."""
@@ -468,17 +471,28 @@ class _BoundedRepr(reprlib.Repr):
         return text
 
     def _other(self, x: object) -> str:
+        known = self._others.get(id(x))
+        if known is not None and known[0] is x:
+            self.cut = self.cut or known[2]
+            return known[1]
+        cut = False
         try:
             text = builtins.repr(x)
         except Exception as exc:
-            return f"<repr failed: {type(exc).__qualname__}: {_message_of(exc, 200)}>"
-        if not isinstance(text, str):
-            return f"<repr failed: it returned {type(text).__qualname__}, not str>"
-        if len(text) > self.maxother:
-            self.cut = True
-            head = self.masker.head(text, self.maxother)  # no part of a secret stays
-            return f"{head} … ({len(text):,} characters in all)"
+            text = f"<repr failed: {type(exc).__qualname__}: {_message_of(exc, 200)}>"
+        else:
+            if not isinstance(text, str):
+                text = f"<repr failed: it returned {type(text).__qualname__}, not str>"
+            elif len(text) > self.maxother:
+                cut = self.cut = True
+                head = self.masker.head(text, self.maxother)  # no part of a secret stays
+                text = f"{head} … ({len(text):,} characters in all)"
+        self._others[id(x)] = (x, text, cut)  # the object is held: its id stays its own
         return text
+
+    def release(self) -> None:
+        """Drop the objects shown on this page."""
+        self._others.clear()
 
     def _text(self, x: object, level: int) -> str:
         assert isinstance(x, str | bytes | bytearray)
@@ -683,3 +697,4 @@ class ValueFormatter:
         """Drop every reference to the application's values."""
         self._seen.clear()
         self._alive.clear()
+        self._repr.release()

@@ -397,6 +397,20 @@ def test_each_object_is_represented_once_however_many_frames_hold_it() -> None:
     assert Counted.calls == 1
 
 
+def test_an_object_held_by_several_containers_is_represented_once() -> None:
+    Counted.calls = 0
+    shared = Counted()
+
+    def fail() -> None:
+        pair, triple, mapping = [shared, 1], (shared, shared, 2), {"k": shared}  # noqa: F841
+        first([shared])
+
+    report = report_of(fail)
+    texts = [v.text for f in frames_of(report) for v in f.variables or ()]
+    assert sum(text.count("<Counted>") for text in texts) >= 7
+    assert Counted.calls == 1
+
+
 def holds_a_value() -> None:
     kept = Counted()  # noqa: F841 -- in a frame past the innermost three
     first(None)
