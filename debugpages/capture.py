@@ -348,27 +348,23 @@ class _Once:
         self.frames: set[int] = set()
 
     def view(self, view: ExceptionView) -> ExceptionView:
+        """``view``, changed in place (each exception is met in full once); a later sight
+        of it is a copy that only names it."""
         if id(view) in self.exceptions:
             return dataclasses.replace(
                 view, frames=(), notes=(), cause=None, context=None, members=(), shown_above=True
             )
-        link = "cause" if view.cause is not None else "context"
-        linked = getattr(view, link)
-        changes: dict[str, object] = {}
-        if linked is not None:
-            new = self.view(linked)
-            if new is not linked:
-                changes[link] = new
+        if view.cause is not None:
+            view.cause = self.view(view.cause)
+        elif view.context is not None:
+            view.context = self.view(view.context)
         self.exceptions.add(id(view))
-        frames = tuple(map(self.frame, view.frames))
-        if any(new is not old for new, old in zip(frames, view.frames, strict=True)):
-            changes["frames"] = frames
-        members = tuple(map(self.view, view.members))
-        if any(new is not old for new, old in zip(members, view.members, strict=True)):
-            changes["members"] = members
-        return dataclasses.replace(view, **changes) if changes else view  # type: ignore[arg-type]
+        view.frames = tuple(map(self.frame, view.frames))
+        view.members = tuple(map(self.view, view.members))
+        return view
 
     def frame(self, view: FrameView) -> FrameView:
+        """``view``, or, for a call met again, a copy without its locals (views are shared)."""
         if view.variables is None:
             return view
         frame = self.frame_of.get(id(view))

@@ -6,8 +6,8 @@ value from the application: only bounded, escaped text and numbers.
 
 The classes made by the dozen per failure (``Variable``, ``FrameView``,
 ``ExceptionView``) are not frozen: a frozen dataclass costs ten times as much to
-make (about 4% of a traceback page in all). The capture step makes a changed
-copy (``dataclasses.replace``) instead of changing one, as views may be shared.
+make (about 4% of a traceback page in all). Only the capture step changes them,
+before the page is made: a frame view can be shared, so it is copied, never changed.
 """
 
 from __future__ import annotations
