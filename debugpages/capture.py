@@ -581,9 +581,9 @@ def capture_request(
     def fields(pairs: Iterable[tuple[object, object]]) -> tuple[Variable, ...]:
         shown = [(str(k), str(v)) for k, v in pairs]
         if not masker.finds("\n".join([text for pair in shown for text in pair])):
-            return tuple(policy.field(k, v) for k, v in shown)
+            return tuple([policy.field(k, v) for k, v in shown])
         # Masked before they are cut, so no part of a secret stays.
-        return tuple(masker.model(policy.field(k, mask(v))) for k, v in shown)
+        return tuple([masker.model(policy.field(k, mask(v))) for k, v in shown])
 
     no_fields: tuple[Variable, ...] = ()
     method = _attempt(lambda: mask(safe_text(str(environ.get("REQUEST_METHOD", "?")))), "?")
@@ -638,7 +638,13 @@ def _url(environ: Mapping[str, Any]) -> str:
     """The URL without its query, as werkzeug's ``Request.base_url`` reads it."""
     scheme = str(environ.get("wsgi.url_scheme", "http"))
     root = _wsgi_text(environ.get("SCRIPT_NAME") or "")
-    return get_current_url(scheme, get_host(dict(environ)), root, _path(environ))
+    return _current_url(scheme, get_host(dict(environ)), root, _path(environ))
+
+
+@functools.lru_cache(maxsize=256)
+def _current_url(scheme: str, host: str, root: str, path: str) -> str:
+    """werkzeug's ``get_current_url``, remembered: a failing URL tends to fail again."""
+    return get_current_url(scheme, host, root, path)
 
 
 def _query(environ: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -241,9 +241,11 @@ class Policy:
         """A request field (query, form, header): masked by name, else escaped and bounded."""
         shown_name = safe_text(name)
         if self.is_sensitive(name):
-            return Variable(shown_name, MASK, masked=True)
+            return Variable(shown_name, MASK, False, True)
+        if len(value) <= self.max_value_chars and value.isprintable():  # most fields
+            return Variable(shown_name, value)
         text, cut = self.text(value)
-        return Variable(shown_name, text, cut=cut)
+        return Variable(shown_name, text, cut)
 
 
 def _check_pattern(pattern: str, setting: str) -> None:
