@@ -229,8 +229,7 @@ class _Exceptions:
         context: int,
     ) -> FrameView:
         frame = step.frame
-        filename = frame.f_code.co_filename
-        display, is_library = _where(filename, self.cwd)
+        path, display, is_library, function = _names(frame.f_code, self.cwd)
         line = step.lineno
         source: tuple[SourceLine, ...] = ()
         variables: list[Variable] | None = None
@@ -251,12 +250,12 @@ class _Exceptions:
                 variables.append(shown)
                 self.room -= len(shown.text) + len(name)
             variables_left_out = len(names) - len(variables)
-        link = self.editor.link(filename, line) if self.editor else None
+        link = self.editor.link(frame.f_code.co_filename, line) if self.editor else None
         view = FrameView(
-            path=safe_text(filename),
+            path=path,
             display_path=display,
             line=line,
-            function=safe_text(frame.f_code.co_qualname),
+            function=function,
             module=safe_text(str(frame.f_globals.get("__name__", ""))),
             is_library=is_library,
             source=source,
@@ -533,6 +532,13 @@ _DEMO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo.py")
 
 @functools.lru_cache(maxsize=1024)
 @functools.lru_cache(maxsize=4096)
+def _names(code: CodeType, cwd: str) -> tuple[str, str, bool, str]:
+    """A code object's file (full and as shown), whether it is a library's, and its
+    qualified name, escaped: the same for every frame that runs it."""
+    display, is_library = _where(code.co_filename, cwd)
+    return safe_text(code.co_filename), display, is_library, safe_text(code.co_qualname)
+
+
 def _where(path: str, cwd: str) -> tuple[str, bool]:
     """How to show a file's path (``cwd``: the current folder, with a trailing separator),
     and whether it belongs to a library."""
