@@ -530,13 +530,18 @@ _ROOTS = _library_roots()
 _DEMO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo.py")
 
 
-@functools.lru_cache(maxsize=1024)
-@functools.lru_cache(maxsize=4096)
 def _names(code: CodeType, cwd: str) -> tuple[str, str, bool, str]:
     """A code object's file (full and as shown), whether it is a library's, and its
     qualified name, escaped: the same for every frame that runs it."""
-    display, is_library = _where(code.co_filename, cwd)
-    return safe_text(code.co_filename), display, is_library, safe_text(code.co_qualname)
+    return _file_names(code.co_filename, code.co_qualname, cwd)
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_names(filename: str, qualname: str, cwd: str) -> tuple[str, str, bool, str]:
+    # Keyed by the names, never by the code object: equal code compiled from two files
+    # compares equal, file name aside.
+    display, is_library = _where(filename, cwd)
+    return safe_text(filename), display, is_library, safe_text(qualname)
 
 
 def _where(path: str, cwd: str) -> tuple[str, bool]:

@@ -218,6 +218,17 @@ def test_the_failing_expression_is_marked_from_column_positions() -> None:
     assert "<mark>float(price)</mark>" in page_of(lambda: Basket().total())
 
 
+def test_the_same_code_compiled_from_two_files_shows_each_its_own_file() -> None:
+    # Code objects compare equal whatever their file: nothing may be remembered by code.
+    source = "def fail():\n    raise ValueError('same code')\n"
+    paths = []
+    for name in ("first_copy.py", "second_copy.py"):
+        namespace: dict[str, Any] = {}
+        exec(compile(source, name, "exec"), namespace)
+        paths.append(frames_of(report_of(namespace["fail"]))[-1].path)
+    assert paths == ["first_copy.py", "second_copy.py"]
+
+
 def test_a_frame_without_source_says_so() -> None:
     code = compile("def generated():\n    return 1 / 0\n", "<generated>", "exec")
     namespace: dict[str, Any] = {}
