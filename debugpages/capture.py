@@ -229,7 +229,8 @@ class _Exceptions:
         context: int,
     ) -> FrameView:
         frame = step.frame
-        path, display, is_library, function = _names(frame.f_code, self.cwd)
+        code = frame.f_code
+        path, display, is_library, function = _names(code.co_filename, code.co_qualname, self.cwd)
         line = step.lineno
         source: tuple[SourceLine, ...] = ()
         variables: list[Variable] | None = None
@@ -240,7 +241,7 @@ class _Exceptions:
             self.room -= _FRAME_COST + size
         if show_locals and id(frame) not in self.running:
             names = [item for item in sorted(frame.f_locals.items()) if item[0] != _HIDE]
-            every, sensitive = _sensitive_locals(frame.f_code, self.policy)
+            every, sensitive = _sensitive_locals(code, self.policy)
             variables = []
             for name, value in names[: self.policy.max_variables]:
                 if self.room <= 0:
@@ -250,7 +251,7 @@ class _Exceptions:
                 variables.append(shown)
                 self.room -= len(shown.text) + len(name)
             variables_left_out = len(names) - len(variables)
-        link = self.editor.link(frame.f_code.co_filename, line) if self.editor else None
+        link = self.editor.link(code.co_filename, line) if self.editor else None
         view = FrameView(
             path=path,
             display_path=display,
@@ -530,16 +531,11 @@ _ROOTS = _library_roots()
 _DEMO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo.py")
 
 
-def _names(code: CodeType, cwd: str) -> tuple[str, str, bool, str]:
-    """A code object's file (full and as shown), whether it is a library's, and its
-    qualified name, escaped: the same for every frame that runs it."""
-    return _file_names(code.co_filename, code.co_qualname, cwd)
-
-
 @functools.lru_cache(maxsize=4096)
-def _file_names(filename: str, qualname: str, cwd: str) -> tuple[str, str, bool, str]:
-    # Keyed by the names, never by the code object: equal code compiled from two files
-    # compares equal, file name aside.
+def _names(filename: str, qualname: str, cwd: str) -> tuple[str, str, bool, str]:
+    """A frame's file (full and as shown), whether it is a library's, and its qualified
+    name, escaped. Keyed by the names, never by the code object: equal code compiled
+    from two files compares equal, file name aside."""
     display, is_library = _where(filename, cwd)
     return safe_text(filename), display, is_library, safe_text(qualname)
 
@@ -747,10 +743,10 @@ _OS_SECRET_NAMES: dict[tuple[str, ...], tuple[tuple[object, ...], list[str]]] = 
 
 def _sensitive_locals(code: CodeType, policy: Policy) -> tuple[bool, frozenset[str]]:
     """Whether every local of ``code`` is marked, and the names of its sensitive locals."""
-    key = (code, policy.sensitive)
+    marked = marked_names(code)
+    key = (code, policy.sensitive, marked)  # a mark added later is a new key
     known = _SENSITIVE_LOCALS.get(key)
     if known is None:
-        marked = marked_names(code)
         declared = (*code.co_varnames, *code.co_cellvars, *code.co_freevars)
         names = frozenset(policy.sensitive_among(declared)) | (marked & frozenset(declared))
         if len(_SENSITIVE_LOCALS) >= _MAX_CODES:
@@ -760,8 +756,10 @@ def _sensitive_locals(code: CodeType, policy: Policy) -> tuple[bool, frozenset[s
 
 
 _MAX_CODES = 4096
-_SENSITIVE_LOCALS: dict[tuple[CodeType, tuple[str, ...]], tuple[bool, frozenset[str]]] = {}
-"""Per code object and sensitive patterns: code declares its locals once and for all."""
+_SENSITIVE_LOCALS: dict[
+    tuple[CodeType, tuple[str, ...], frozenset[str]], tuple[bool, frozenset[str]]
+] = {}
+"""Per code object, sensitive patterns and marks: code declares its locals once and for all."""
 
 
 def _request_secrets(environ: Mapping[str, Any], policy: Policy, secrets: Secrets) -> None:

@@ -234,6 +234,8 @@ class Policy:
         """Escape and bound a string for display (cut first, so a huge string costs little)."""
         limit = self.max_value_chars if limit is None else limit
         if len(value) <= limit:
+            if value.isprintable():  # most texts: nothing to escape, nothing to cut
+                return value, False
             return bound(safe_text(value), limit)
         return f"{safe_text(value[:limit])[:limit]} … ({len(value):,} characters in all)", True
 
@@ -242,8 +244,6 @@ class Policy:
         shown_name = safe_text(name)
         if self.is_sensitive(name):
             return Variable(shown_name, MASK, False, True)
-        if len(value) <= self.max_value_chars and value.isprintable():  # most fields
-            return Variable(shown_name, value)
         text, cut = self.text(value)
         return Variable(shown_name, text, cut)
 

@@ -470,6 +470,21 @@ def test_the_decorator_masks_the_named_locals_or_all_of_them(
         assert text in body
 
 
+def test_a_function_marked_after_it_failed_has_its_locals_masked_from_then_on() -> None:
+    # What is remembered per code object must not outlive a mark added later.
+    def pay() -> None:
+        card = "5500-0000-0000-0004"  # noqa: F841 - no default pattern matches "card"
+        raise RuntimeError("declined")
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        pay()
+        return []
+
+    assert "5500-0000-0000-0004" in on_text(app)
+    sensitive_variables("card")(pay)
+    assert "5500-0000-0000-0004" not in on_text(app)
+
+
 def test_the_decorator_returns_the_function_itself() -> None:
     def plain(x: int) -> int:
         return x
