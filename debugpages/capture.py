@@ -35,6 +35,7 @@ from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_host
 
 from .editor import Editor
+from .memo import Memo
 from .model import ErrorReport, ExceptionView, FrameView, RequestView, SourceLine, Variable
 from .policy import (
     MIN_ENVIRON_SECRET,
@@ -328,7 +329,9 @@ def _source(step: _Step, context: int) -> tuple[tuple[SourceLine, ...], str]:
 
 
 _MAX_SOURCES = 512
-_SOURCES: dict[tuple[CodeType, int, int, int], tuple[list[str], tuple[SourceLine, ...], str]] = {}
+_SOURCES: Memo[tuple[CodeType, int, int, int], tuple[list[str], tuple[SourceLine, ...], str]] = (
+    Memo()
+)
 """Source shown per (code, instruction, line, context), with the ``linecache`` lines it
 was read from: a file that changed (and was read again) is never shown stale."""
 
@@ -738,7 +741,7 @@ def _os_secret_names(policy: Policy) -> list[str]:
     return names
 
 
-_OS_SECRET_NAMES: dict[tuple[str, ...], tuple[tuple[object, ...], list[str]]] = {}
+_OS_SECRET_NAMES: Memo[tuple[str, ...], tuple[tuple[object, ...], list[str]]] = Memo()
 
 
 def _sensitive_locals(code: CodeType, policy: Policy) -> tuple[bool, frozenset[str]]:
@@ -756,9 +759,9 @@ def _sensitive_locals(code: CodeType, policy: Policy) -> tuple[bool, frozenset[s
 
 
 _MAX_CODES = 4096
-_SENSITIVE_LOCALS: dict[
+_SENSITIVE_LOCALS: Memo[
     tuple[CodeType, tuple[str, ...], frozenset[str]], tuple[bool, frozenset[str]]
-] = {}
+] = Memo()
 """Per code object, sensitive patterns and marks: code declares its locals once and for all."""
 
 

@@ -20,6 +20,7 @@ from types import CodeType, TracebackType
 from typing import Any
 
 from .capture import below_hidden, collect_secrets
+from .memo import Memo
 from .policy import NO_MASKER, Masker, Policy, Secrets, one_line, safe_text
 from .switch import Mode
 from .tracing import record
@@ -162,7 +163,7 @@ class _RepeatAware(traceback.StackSummary):
 
 
 _MAX_FRAME_TEXTS = 1024
-_FRAME_TEXTS: dict[tuple[object, ...], str] = {}
+_FRAME_TEXTS: Memo[tuple[object, ...], str] = Memo()
 """Formatted frames by where they stopped and their source line (see ``_RepeatAware``)."""
 
 

@@ -31,6 +31,7 @@ from urllib.parse import quote, quote_plus
 
 from werkzeug.datastructures import Headers, MultiDict
 
+from .memo import Memo
 from .model import SourceLine, Variable
 from .switch import ConfigurationError
 
@@ -354,7 +355,7 @@ _CGI_KEYS = frozenset({
 """A WSGI environ's CGI keys: the request itself, which the page shows on its own."""
 
 _LEAVES = frozenset({int, bool, float, type(None)})
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_FIELDS: Memo[type, tuple[str, ...]] = Memo()
 """The field names of each model class the masker walks; ``()`` for anything else."""
 
 

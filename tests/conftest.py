@@ -1,15 +1,18 @@
-"""Shared fixtures: a real werkzeug server on 127.0.0.1, and a raw HTTP client."""
+"""Shared fixtures: a real werkzeug server on 127.0.0.1, a raw HTTP client, and every
+module-level memo emptied before each test."""
 
 from __future__ import annotations
 
 import http.client
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from werkzeug.serving import make_server
@@ -61,7 +64,8 @@ def serve() -> Iterator[Callable[..., str]]:
 
     def start(app: object) -> str:
         server = make_server("127.0.0.1", 0, app, threaded=True)  # type: ignore[arg-type]
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # A short poll interval: shutdown() waits for the loop to notice, once per test.
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.port}"
 
@@ -82,3 +86,23 @@ def records(caplog: pytest.LogCaptureFixture) -> Callable[[], list[logging.LogRe
     """The records logged on the ``debugpages`` logger so far."""
     caplog.set_level(logging.DEBUG, logger="debugpages")
     return lambda: [r for r in caplog.records if r.name == "debugpages"]
+
+
+def memos() -> list[Any]:
+    """Every module-level memo of debugpages' modules imported so far: the values whose
+    type has a ``cache_clear`` (``functools`` caches and ``debugpages.memo.Memo``)."""
+    found = []
+    for name, module in list(sys.modules.items()):
+        if name == "debugpages" or name.startswith("debugpages."):
+            for value in list(vars(module).values()):
+                # Asked of the type: a proxy (flask.request) answers any name by itself.
+                if callable(getattr(type(value), "cache_clear", None)):
+                    found.append(value)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _empty_memos() -> None:
+    """Each test starts with every memo empty: the order of tests cannot hide a stale one."""
+    for memo in memos():
+        memo.cache_clear()

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +17,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from .processes import Child
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
@@ -71,19 +74,13 @@ def running(argv: list[str], log: Path, env: dict[str, str] | None = None) -> It
     command = [sys.executable, "-m", *(part.format(port=port) for part in argv)]
     environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=environment, stdout=sink, stderr=subprocess.STDOUT
-        )
+        child = Child(command, cwd=ROOT, env=environment, log=sink)
     try:
-        _wait_for(port, process, log)
+        _wait_for(port, child.process, log)
         yield Server(f"http://127.0.0.1:{port}", log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        child.stop(signal.SIGTERM)
+        child.kill()
 
 
 def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:

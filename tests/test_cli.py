@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -18,6 +18,7 @@ import pytest
 from debugpages import __version__, cli
 
 from .conftest import Fetched, fetch
+from .processes import Child, run
 
 SHOP = """
 def parse_price(text):
@@ -54,40 +55,32 @@ def _free_port() -> int:
 
 
 class Server:
-    """``debugpages serve`` in a subprocess, on a free port of 127.0.0.1."""
+    """``debugpages serve`` in a process group of its own, on a free port of 127.0.0.1."""
 
     def __init__(self, folder: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         environ = {k: v for k, v in os.environ.items() if k != "DEBUGPAGES"}
-        self.process = subprocess.Popen(
+        self.child = Child(
             [sys.executable, "-m", "debugpages", "serve", *args, "--port", str(self.port)],
             cwd=folder,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
             env={**environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
-        assert self.process.stdout is not None
-        self.banner = self.process.stdout.readline()
+        self.process = self.child.process
+        self.banner = self.child.readline()
 
     def get(self, path: str = "/", accept: str = "text/plain") -> Fetched:
+        """The page at ``path``, retried while the server (re)starts and cuts connections."""
         for _ in range(100):
             try:
                 return fetch(self.base, path, {"Accept": accept})
-            except OSError:
+            except (OSError, http.client.HTTPException):  # refused, reset, cut mid-response
                 time.sleep(0.1)
-        raise AssertionError(f"nothing listens on {self.base}")
+        raise AssertionError(f"nothing answers on {self.base}")
 
     def stop(self) -> str:
-        self.process.send_signal(signal.SIGINT)
-        output, _ = self.process.communicate(timeout=15)
-        return output
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.communicate()
+        """Ctrl-C, as a terminal sends it: to the whole group."""
+        return self.child.stop(signal.SIGINT)
 
 
 @pytest.fixture
@@ -100,7 +93,7 @@ def server(project: Path) -> Iterator[Any]:
 
     yield start
     for one in started:
-        one.kill()
+        one.child.kill()
 
 
 def test_serve_shows_tracebacks_by_default_and_stops_cleanly_on_ctrl_c(server: Any) -> None:
@@ -201,17 +194,27 @@ def test_reload_restarts_the_app_when_its_source_changes(project: Path, server: 
     running = server("shop:app", "--reload")
     assert "two euros" in running.get().text
     (project / "shop.py").write_text(SHOP.format(message="three euros"))
-    for _ in range(100):
-        try:
-            if "three euros" in fetch(running.base, "/").text:
-                break
-        except OSError:
-            pass
+    deadline = time.monotonic() + 20
+    while "three euros" not in running.get().text:
+        assert time.monotonic() < deadline, "the reloader did not pick up the change"
         time.sleep(0.1)
-    else:
-        raise AssertionError("the reloader did not pick up the change")
     running.stop()
     assert running.process.returncode == 0
+
+
+def test_a_reloader_whose_parent_was_killed_is_stopped_with_its_whole_group(
+    server: Any,
+) -> None:
+    # The reloader's parent dies the hard way; its child, the server, keeps the output pipe
+    # open. Stopping must still end within its bound and leave no process of the group.
+    running = server("shop:app", "--reload")
+    assert "two euros" in running.get().text
+    os.kill(running.process.pid, signal.SIGKILL)
+    assert running.get().status == 500  # the orphaned child still serves
+    started = time.monotonic()
+    running.child.kill(wait=5)
+    assert time.monotonic() - started < 10
+    assert not running.child.alive()
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -357,5 +360,4 @@ def test_preview_of_a_success_status_is_a_usage_error(capsys: pytest.CaptureFixt
 
 def test_the_console_script_is_installed() -> None:
     script = Path(sys.executable).with_name("debugpages")
-    out = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
-    assert out.stdout == f"debugpages {__version__}\n"
+    assert run([str(script), "--version"]) == f"debugpages {__version__}\n"

@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -16,6 +15,7 @@ import pytest
 from debugpages.demo import ROUTES, make_demo
 
 from .conftest import fetch
+from .processes import Child
 
 FAILING = [route for route in ROUTES if route not in ("missing", "nowhere")]
 
@@ -63,16 +63,12 @@ def _free_port() -> int:
 
 def test_the_demo_command_serves_and_stops_cleanly_on_ctrl_c() -> None:
     port = _free_port()
-    process = subprocess.Popen(
+    demo = Child(
         [sys.executable, "-m", "debugpages", "demo", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        assert process.stdout is not None
-        started = [process.stdout.readline() for _ in range(4)]
+        started = [demo.readline() for _ in range(4)]
         assert any(f"http://127.0.0.1:{port}/" in line for line in started), started
         for _ in range(50):
             try:
@@ -82,11 +78,9 @@ def test_the_demo_command_serves_and_stops_cleanly_on_ctrl_c() -> None:
                 time.sleep(0.1)
         assert page.status == 500
         assert "TypeError" in page.text
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=10)
-        assert process.returncode == 0
+        output = demo.stop(signal.SIGINT)
+        assert demo.process.returncode == 0
         assert "Traceback" not in output.split("stopped")[-1]
         assert "debugpages demo stopped" in output
     finally:
-        if process.poll() is None:
-            process.kill()
+        demo.kill()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +28,7 @@ from .frameworks import (
     logged_references,
     running,
 )
+from .processes import run
 
 DJANGOS_OWN = [
     ("/missing", 404, "the project's own 404 page"),
@@ -54,7 +54,7 @@ def middleware(**settings: Any) -> ErrorPagesMiddleware:
 
 def test_importing_debugpages_does_not_import_django() -> None:
     code = "import sys, debugpages, debugpages.wsgi; sys.exit('django' in sys.modules)"
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    run([sys.executable, "-c", code], timeout=60)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from .frameworks import (
     logged_references,
     running,
 )
+from .processes import run
 
 
 def test_importing_debugpages_needs_neither_flask_nor_django() -> None:
@@ -34,7 +34,7 @@ def test_importing_debugpages_needs_neither_flask_nor_django() -> None:
         "import debugpages, debugpages.wsgi\n"
         "assert debugpages.ErrorPages\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    run([sys.executable, "-c", code], timeout=60)
 
 
 @pytest.mark.parametrize("mode", MODES)

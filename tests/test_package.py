@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import textwrap
 import zipfile
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT
+from .processes import run
 
 TEMPLATES = {p.name for p in (ROOT / "templates").iterdir() if p.is_file()}
 
@@ -19,10 +19,10 @@ TEMPLATES = {p.name for p in (ROOT / "templates").iterdir() if p.is_file()}
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
+    run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
          "-w", str(out), str(ROOT)],
-        check=True,
+        timeout=300,
     )  # fmt: skip
     (built,) = out.glob("debugpages-*.whl")
     return built
@@ -50,11 +50,11 @@ def test_an_installed_wheel_renders_pages_from_outside_the_checkout(
     wheel: Path, tmp_path: Path
 ) -> None:
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    run([sys.executable, "-m", "venv", str(venv)])
     python = venv / "bin" / "python"
-    subprocess.run(
+    run(
         [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)],
-        check=True,
+        timeout=300,
     )
     script = textwrap.dedent(
         """
@@ -71,11 +71,7 @@ def test_an_installed_wheel_renders_pages_from_outside_the_checkout(
         """
     )
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DEBUGPAGES")}
-    done = subprocess.run(
-        [str(python), "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-        check=True,
-    )  # fmt: skip
-    lines = done.stdout.splitlines()
+    lines = run([str(python), "-c", script], cwd=tmp_path, env=env).splitlines()
     assert lines[0] == "off 500 True False"
     assert lines[1] == "on 500 True True"
     assert lines[2].startswith(str(venv))  # the installed copy, not the checkout

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -20,6 +19,7 @@ from werkzeug.test import Client
 from debugpages import ASGIErrorPages, ErrorPages, tracing
 
 from . import apps
+from .processes import run
 
 
 @pytest.fixture
@@ -143,5 +143,4 @@ def test_without_opentelemetry_installed_the_page_is_the_same(
 
 def test_importing_debugpages_does_not_import_opentelemetry() -> None:
     code = "import sys, debugpages; print(any(m.startswith('opentelemetry') for m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert run([sys.executable, "-c", code]).strip() == "False"
