@@ -19,6 +19,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,27 +85,44 @@ def say(text: str) -> None:
 
 
 def build_measurements(cases: list[str], renderers: list[Renderer]) -> list[Measurement]:
-    """One measurement per case and renderer, its app built once and reused."""
-    return [
-        Measurement(case, renderer.name, renderer.build(corpus.CASES[case]))
-        for case in cases
-        for renderer in renderers
-    ]
+    """One measurement per case and renderer, its app built once and reused.
+
+    A distinct-failures case renews its source after every call, in the cell's
+    (untimed) reset, so that the next call of any renderer meets a new file.
+    """
+    measurements = []
+    for name in cases:
+        case = corpus.CASES[name]
+        for renderer in renderers:
+            cell = renderer.build(case)
+            if case.renew is not None:
+                cell.reset = _then(cell.reset, case.renew)
+            logs = renderer.kind != BASELINE
+            measurements.append(Measurement(name, renderer.name, cell, logs))
+    return measurements
 
 
-def measure_all(measurements: list[Measurement], budget: Budget, seed: int) -> None:
+def _then(first: Callable[[], None], second: Callable[[], None]) -> Callable[[], None]:
+    def both() -> None:
+        first()
+        second()
+
+    return both
+
+
+async def measure_all(measurements: list[Measurement], budget: Budget, seed: int) -> None:
     """Warm-up, timed rounds, then one traced call per cell for peak memory."""
     say(f"warming up {len(measurements)} cells")
-    warm_up(measurements)
+    await warm_up(measurements)
 
     def progress(rounds: int, active: int) -> None:
         if rounds % 20 == 0 or active == 0:
             say(f"round {rounds}: {active} cells still measuring")
 
-    run_rounds(measurements, budget, seed=seed, progress=progress)
+    await run_rounds(measurements, budget, seed=seed, progress=progress)
     say("peak memory, one traced call per cell")
     for m in measurements:
-        measure_peak(m, budget)
+        await measure_peak(m, budget)
 
 
 def cell_record(m: Measurement, renderer: Renderer, baseline: Measurement) -> dict[str, Any]:
@@ -153,15 +171,15 @@ def cell_records(
     return records
 
 
-def measure_happy(harness: Harness, target_s: float) -> dict[str, dict[str, Any]]:
+async def measure_happy(harness: Harness, target_s: float) -> dict[str, dict[str, Any]]:
     """µs per call of the trivial app, bare and wrapped, and what each wrapper adds."""
     say("happy path")
     calls = happy_calls(harness)
     for name, call in calls.items():
-        outcome = call()
+        outcome = await call()
         if outcome.status != 200 or outcome.body != b"ok":
             sys.exit(f"happy path {name}: expected 200 ok, got {outcome}")
-    timed = time_per_call(calls, target_s)
+    timed = await time_per_call(calls, target_s)
     rows: dict[str, dict[str, Any]] = {}
     for name, per_call in timed.items():
         bare = "bare/asgi" if name in ("bare/asgi", "starlette/debug") else "bare/wsgi"
@@ -231,8 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     chosen = pick(args.renderers, [r.name for r in every if r.kind != BASELINE], "renderers")
     renderers = [r for r in every if r.kind == BASELINE or r.name in chosen]
     measurements = build_measurements(cases, renderers)
-    measure_all(measurements, budget, args.seed)
-    happy = measure_happy(harness, target_s=0.05 if args.quick else 0.2)
+    harness.driver.run(measure_all(measurements, budget, args.seed))
+    happy = harness.driver.run(measure_happy(harness, target_s=0.05 if args.quick else 0.2))
     harness.driver.close()
     raw = {
         "machine": machine(),

@@ -19,11 +19,14 @@ from __future__ import annotations
 import atexit
 import functools
 import importlib.util
+import inspect
+import itertools
+import linecache
 import shutil
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
@@ -49,6 +52,9 @@ class Case:
     trigger: Trigger
     group: str
     description: str
+    renew: Callable[[], None] | None = field(default=None, compare=False)
+    """For a distinct-failures case: the next failure's source, written and imported anew
+    (untimed, between two calls)."""
 
     @property
     def wsgi(self) -> WSGIApp:
@@ -380,9 +386,84 @@ def fail_with_10mb_locals() -> NoReturn:
     raise RuntimeError(f"failed while holding {len(blob)} bytes")
 
 
+# --- distinct failures: a new source file for every failure ----------------------
+
+_FRESH_HEADER = "from __future__ import annotations\n\nfrom typing import Any, NoReturn\n\n\n"
+_fresh_numbers = itertools.count()
+
+
+class FreshTrigger:
+    """A case's functions, run from a source file written anew for every failure.
+
+    Each ``renew`` writes the source to a new file and imports it, so every failure
+    comes from a file name, code objects and source lines that no renderer has met
+    before: no memo (``linecache``, a frame's text, a code object's names) can hit.
+    The file of the previous failure is removed, from ``linecache`` too.
+    """
+
+    def __init__(self, entry: str, source: str) -> None:
+        self.__name__ = entry
+        self.entry = entry
+        self.source = _FRESH_HEADER + source
+        self.path: Path | None = None
+        self.module: str | None = None
+        self.current: Trigger | None = None
+
+    @classmethod
+    def of(cls, entry: Trigger, *helpers: Callable[..., Any]) -> FreshTrigger:
+        """The functions' own source, the entry last."""
+        source = "\n\n".join(inspect.getsource(f) for f in (*helpers, entry))
+        return cls(entry.__name__, source)
+
+    def renew(self) -> None:
+        """Forget the last failure's file; write and import the next one's."""
+        self.forget()
+        number = next(_fresh_numbers)
+        folder = _scratch_dir() / "fresh"
+        folder.mkdir(exist_ok=True)
+        self.path = folder / f"{self.entry}_{number:06d}.py"
+        self.path.write_text(self.source, encoding="utf-8")
+        self.module = f"debugpages_bench_fresh_{number:06d}"
+        spec = importlib.util.spec_from_file_location(self.module, self.path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[self.module] = module
+        spec.loader.exec_module(module)
+        self.current = getattr(module, self.entry)
+
+    def forget(self) -> None:
+        """Drop the current module and its file, so memory and disk stay flat."""
+        if self.module is not None:
+            sys.modules.pop(self.module, None)
+        if self.path is not None:
+            linecache.cache.pop(str(self.path), None)
+            self.path.unlink(missing_ok=True)
+        self.current = self.module = self.path = None
+
+    def __call__(self) -> NoReturn:
+        if self.current is None:
+            self.renew()
+        assert self.current is not None
+        self.current()
+        raise AssertionError("unreachable")
+
+
+_DEEP_ENTRY = """
+def fail_deep() -> NoReturn:
+    f_000(0)
+    raise AssertionError("unreachable")
+"""
+
+
+def _distinct(name: str, trigger: FreshTrigger, description: str) -> Case:
+    return Case(f"{name}/distinct", trigger, DISTINCT, description, trigger.renew)
+
+
 # --- the corpus -------------------------------------------------------------------
 
 ORDINARY = "ordinary"
+DISTINCT = "distinct"
 
 _CASES = [
     Case("simple", fail_simple, ORDINARY, "ValueError three frames deep"),
@@ -400,6 +481,17 @@ _CASES = [
     Case("syntax_in_template", fail_syntax_in_template, "template", "TemplateSyntaxError"),
     Case("undefined_in_template", fail_undefined_in_template, "template", "UndefinedError"),
     Case("os_error", fail_os_error, "hostile", "FileNotFoundError with a filename"),
+    _distinct(
+        "simple", FreshTrigger.of(fail_simple, _parse_quantity, _load_order), "simple, new file"
+    ),
+    _distinct("chained", FreshTrigger.of(fail_chained, _read_config), "chained, new file"),
+    _distinct("group", FreshTrigger.of(fail_group, _raise, _collect), "group, new file"),
+    _distinct("notes", FreshTrigger.of(fail_notes, _parse_quantity), "notes, new file"),
+    _distinct(
+        "deep",
+        FreshTrigger("fail_deep", _deep_source(DEEP_FRAMES) + _DEEP_ENTRY),
+        f"{DEEP_FRAMES} distinct frames, new file",
+    ),
 ]
 
 CASES: dict[str, Case] = {case.name: case for case in _CASES}
@@ -410,3 +502,6 @@ def prepare() -> None:
     huge_values()
     _deep_module()
     _jinja_env()
+    for case in _CASES:
+        if case.renew is not None:
+            case.renew()

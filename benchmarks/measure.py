@@ -6,6 +6,9 @@ over all renderers instead of landing on whichever ran last. A cell leaves the
 rounds when it has ``max_reps`` samples, or has spent its time budget and has at
 least ``min_reps``: fast pages get many samples, slow ones (Django on huge locals,
 seconds per call) still finish in a few minutes.
+
+Everything here is a coroutine, awaited on the one event loop of the run, and every
+time is taken inside it, around the awaited call alone.
 """
 
 from __future__ import annotations
@@ -14,12 +17,11 @@ import gc
 import random
 import statistics
 import time
-import timeit
 import tracemalloc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from benchmarks.renderers import Cell, Outcome
+from benchmarks.renderers import Call, Cell, Outcome, check_one_record
 
 FLOOR_MS = 0.010  # net times under 10 µs count as 10 µs in ratios: below that is noise
 
@@ -45,6 +47,8 @@ class Measurement:
     case: str
     renderer: str
     cell: Cell
+    logs: bool = True
+    """Whether each call formats one logged traceback (every renderer but the baselines)."""
     status: int = 0
     size: int = 0
     escaped: str | None = None
@@ -75,16 +79,17 @@ class Measurement:
         return self.spent_ns >= budget.seconds * 1e9 and n >= budget.min_reps
 
 
-def warm_up(measurements: list[Measurement]) -> None:
-    """One untimed call per cell: imports, caches, and the first look at the response."""
+async def warm_up(measurements: list[Measurement]) -> None:
+    """One untimed call per cell: imports, caches, the first look at the response, and
+    the check that it logged one traceback (none for a baseline)."""
     for m in measurements:
         started = time.perf_counter_ns()
-        m.record(m.cell.call())
+        m.record(await check_one_record(m.cell, m.logs))
         m.spent_ns = time.perf_counter_ns() - started  # counts against the budget
         m.cell.reset()
 
 
-def run_rounds(
+async def run_rounds(
     measurements: list[Measurement],
     budget: Budget,
     seed: int = 7,
@@ -98,7 +103,7 @@ def run_rounds(
         rng.shuffle(active)
         for m in active:
             started = time.perf_counter_ns()
-            outcome = m.cell.call()
+            outcome = await m.cell.call()
             elapsed = time.perf_counter_ns() - started
             m.cell.reset()
             m.samples_ns.append(elapsed)
@@ -110,7 +115,7 @@ def run_rounds(
             progress(rounds, len(active))
 
 
-def measure_peak(m: Measurement, budget: Budget) -> None:
+async def measure_peak(m: Measurement, budget: Budget) -> None:
     """Peak memory allocated during one separate call, traced by tracemalloc."""
     median_s = statistics.median(m.samples_ns) / 1e9 if m.samples_ns else 0.0
     if budget.memory_skip_over_s is not None and median_s > budget.memory_skip_over_s:
@@ -118,7 +123,7 @@ def measure_peak(m: Measurement, budget: Budget) -> None:
     gc.collect()
     tracemalloc.start()
     try:
-        m.cell.call()
+        await m.cell.call()
         m.peak_bytes = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -193,24 +198,40 @@ class PerCall:
         return statistics.median(mine - theirs for mine, theirs in pairs)
 
 
-def _loop_count(call: Callable[[], object], target_s: float) -> int:
-    """How many calls make one timeit repeat last about ``target_s``."""
-    number, elapsed = timeit.Timer(call).autorange()
+async def _time_loop(call: Call, number: int) -> float:
+    """Seconds taken by ``number`` awaited calls, as timeit times a loop (gc off)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        for _ in range(number):
+            await call()
+        return time.perf_counter() - started
+    finally:
+        if enabled:
+            gc.enable()
+
+
+async def _loop_count(call: Call, target_s: float) -> int:
+    """How many calls make one repeat last about ``target_s`` (timeit's autorange)."""
+    number = 1
+    while (elapsed := await _time_loop(call, number)) < 0.2:
+        number *= 10
     return max(1000, int(target_s * number / elapsed))
 
 
-def time_per_call(
-    calls: Mapping[str, Callable[[], object]], target_s: float, repeats: int = 9
+async def time_per_call(
+    calls: Mapping[str, Call], target_s: float, repeats: int = 9
 ) -> dict[str, PerCall]:
-    """Time each call with timeit, the repeats interleaved across calls.
+    """Time each call in loops as timeit does, the repeats interleaved across calls.
 
     Interleaving matters here: the differences sought are under a microsecond, less
     than what a machine drifts by between one block of repeats and the next.
     """
-    numbers = {name: _loop_count(call, target_s) for name, call in calls.items()}
+    numbers = {name: await _loop_count(call, target_s) for name, call in calls.items()}
     runs: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(repeats):
         for name, call in calls.items():
-            elapsed = timeit.timeit(call, number=numbers[name])
+            elapsed = await _time_loop(call, numbers[name])
             runs[name].append(elapsed / numbers[name] * 1e6)
     return {name: PerCall(us, numbers[name]) for name, us in runs.items()}

@@ -4,7 +4,7 @@
                                            [--sort tottime] [--top 25]
 
 It builds the cell exactly as the bench does (same request, same logging that
-formats and drops), warms it up, then runs it under cProfile and prints the
+formats and drops, on one event loop), warms it up, then runs it under cProfile and prints the
 functions that cost most. cProfile inflates small calls, so read it for where the
 time goes, and the bench for how much.
 """
@@ -37,15 +37,22 @@ def main(argv: list[str] | None = None) -> int:
     renderers = {r.name: r for r in all_renderers(harness)}
     if args.renderer not in renderers:
         sys.exit(f"unknown renderer {args.renderer}; known: {', '.join(renderers)}")
-    cell = renderers[args.renderer].build(corpus.CASES[args.case])
-    cell.call()
-    cell.reset()
+    case = corpus.CASES[args.case]
+    cell = renderers[args.renderer].build(case)
     profiler = cProfile.Profile()
-    for _ in range(args.calls):
-        profiler.enable()
-        cell.call()
-        profiler.disable()
+
+    async def run() -> None:
+        await cell.call()
         cell.reset()
+        for _ in range(args.calls):
+            if case.renew is not None:
+                case.renew()
+            profiler.enable()
+            await cell.call()
+            profiler.disable()
+            cell.reset()
+
+    harness.driver.run(run())
     harness.driver.close()
     pstats.Stats(profiler).strip_dirs().sort_stats(args.sort).print_stats(args.top)
     return 0

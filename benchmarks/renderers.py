@@ -1,16 +1,22 @@
 """The renderers under test, each driven in-process with the least harness possible.
 
-Every renderer is turned, for one case, into a ``Cell``: a ``call`` that sends one
-request through it and returns what a client would get, and a ``reset`` run outside
-the timed region. WSGI apps get a copy of one prepared environ and a
-``start_response`` that records the status; ASGI apps are driven by a hand-written
-receive/send loop on one reused event loop, because a test client (httpx) would cost
-more than some of the pages it measures.
+Every renderer is turned, for one case, into a ``Cell``: a ``call`` (a coroutine
+function) that sends one request through it and returns what a client would get, and
+a ``reset`` run outside the timed region. Every call is awaited on the one event loop
+that runs the whole measurement, as a server with one long-lived loop (uvicorn) runs
+an application: WSGI apps are called straight from it, with a copy of one prepared
+environ and a ``start_response`` that records the status; ASGI apps are driven by a
+hand-written receive/send pair, because a test client (httpx) would cost more than
+some of the pages it measures.
 
-Logging is paid, not hidden: the loggers the renderers write to get a handler that
-formats each record (traceback included) and drops the text. Where a renderer hands
-the exception back to the server (Starlette re-raises after sending its page), the
-ASGI driver logs it as uvicorn does, so each side pays for one formatted traceback.
+Logging is paid, not hidden, and every renderer pays for exactly one formatted record
+of the traceback per failure, as a real deployment writes one: debugpages' own record,
+Django's ``django.request``, the server's record of what Starlette re-raises (as
+uvicorn logs it), Flask's ``app.logger`` record for werkzeug's production page, and
+the traceback werkzeug's debugger writes to ``wsgi.errors``. The loggers get a
+handler that formats each record (traceback included), counts it and drops the text;
+``check_one_record`` verifies the count on the warm-up call. The baselines (the app
+raising under a bare ``try/except``) log nothing.
 """
 
 from __future__ import annotations
@@ -19,11 +25,13 @@ import asyncio
 import io
 import logging
 import sys
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from benchmarks.corpus import ASGIApp, Case, Environ, StartResponse, WSGIApp
+
+T = TypeVar("T")
 
 DEBUG = "debug"
 PRODUCTION = "production"
@@ -56,11 +64,14 @@ class Outcome:
         return self.escaped is not None or not 500 <= self.status <= 599 or not self.body
 
 
+Call = Callable[[], Awaitable[Outcome]]
+
+
 @dataclass
 class Cell:
     """One case under one renderer: a timed ``call`` and an untimed ``reset``."""
 
-    call: Callable[[], Outcome]
+    call: Call
     reset: Callable[[], None] = field(default=lambda: None)
 
 
@@ -83,17 +94,21 @@ class Renderer:
 
 
 class FormattingNullHandler(logging.Handler):
-    """Format every record, traceback included, then drop it.
+    """Format every record, traceback included, count those with a traceback, drop them.
 
     A plain ``NullHandler`` would skip the formatting, hiding the part of logging that
     costs most; this handler pays it and prints nothing.
     """
 
+    tracebacks = 0
+
     def emit(self, record: logging.LogRecord) -> None:
-        self.format(record)
+        text = self.format(record)
+        if "Traceback (most recent call last)" in text:
+            FormattingNullHandler.tracebacks += 1
 
 
-LOGGED_BY = ("debugpages", "django.request", "bench.server")
+LOGGED_BY = ("debugpages", "django.request", "bench.server", "bench.app")
 
 
 def silence_logging_but_pay_for_it() -> None:
@@ -112,7 +127,14 @@ class NullWriter(io.TextIOBase):
     """``wsgi.errors`` that accepts text (werkzeug writes the traceback there) and drops it."""
 
     def write(self, text: str) -> int:
+        if "Traceback (most recent call last)" in text:
+            FormattingNullHandler.tracebacks += 1
         return len(text)
+
+
+def tracebacks_logged() -> int:
+    """How many tracebacks were formatted (records and ``wsgi.errors`` writes) so far."""
+    return FormattingNullHandler.tracebacks
 
 
 NULL_ERRORS = NullWriter()
@@ -147,10 +169,14 @@ def _discard(data: bytes) -> None:
     """The ``write`` callable returned by start_response; no renderer here uses it."""
 
 
-def wsgi_call(app: WSGIApp, base_environ: Environ) -> Callable[[], Outcome]:
-    """A function that sends one request through ``app`` and collects the response."""
+def wsgi_call(app: WSGIApp, base_environ: Environ) -> Call:
+    """A coroutine function that sends one request through ``app`` and collects the response.
 
-    def call() -> Outcome:
+    The WSGI app is called straight from the event loop, without a thread: only the
+    ratio to the baseline, called the same way, is read.
+    """
+
+    async def call() -> Outcome:
         environ = dict(base_environ)
         environ["wsgi.input"] = io.BytesIO()
         started: list[tuple[str, Any]] = []
@@ -202,22 +228,26 @@ _SERVER_LOG = logging.getLogger("bench.server")
 
 
 class AsgiDriver:
-    """Drives ASGI apps in-process on one event loop, as a minimal server would."""
+    """One event loop that runs the whole measurement, as a server's long-lived loop does."""
 
     def __init__(self, server_log: bool) -> None:
         self.loop = asyncio.new_event_loop()
         self.server_log = server_log
 
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` (a whole phase of the measurement, not one request) on the loop."""
+        return self.loop.run_until_complete(work)
+
     def close(self) -> None:
-        """Close the loop (and the thread pool Starlette's debug page runs in)."""
+        """Close the loop (and the thread pool Starlette's production page runs in)."""
         self.loop.run_until_complete(self.loop.shutdown_default_executor())
         self.loop.close()
 
-    def call(self, app: ASGIApp, scope: dict[str, Any], log: bool) -> Callable[[], Outcome]:
-        """A function that sends one request through ``app`` and collects the response."""
+    def call(self, app: ASGIApp, scope: dict[str, Any], log: bool) -> Call:
+        """A coroutine function that sends one request through ``app``, awaited on the loop."""
 
-        def call() -> Outcome:
-            return self.loop.run_until_complete(self._drive(app, scope, log))
+        async def call() -> Outcome:
+            return await self._drive(app, scope, log)
 
         return call
 
@@ -295,6 +325,9 @@ def _werkzeug_debug(harness: Harness) -> Callable[[Case], Cell]:
     return build
 
 
+_APP_LOG = logging.getLogger("bench.app")
+
+
 def _werkzeug_production(harness: Harness) -> Callable[[Case], Cell]:
     from werkzeug.exceptions import InternalServerError
 
@@ -302,9 +335,12 @@ def _werkzeug_production(harness: Harness) -> Callable[[Case], Cell]:
         inner = case.wsgi
 
         def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+            """werkzeug's 500 page, logged as Flask's ``app.logger`` logs an exception."""
             try:
                 return inner(environ, start_response)
-            except Exception:
+            except Exception as exc:
+                path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD")
+                _APP_LOG.error(f"Exception on {path} [{method}]", exc_info=exc)
                 return InternalServerError().get_response(environ)(environ, start_response)
 
         return Cell(wsgi_call(app, harness.environ))
@@ -427,7 +463,7 @@ def make_harness(server_log: bool = True) -> Harness:
 # --- the happy path -----------------------------------------------------------------
 
 
-def happy_calls(harness: Harness) -> dict[str, Callable[[], Outcome]]:
+def happy_calls(harness: Harness) -> dict[str, Call]:
     """A trivial app bare and wrapped, to price what each middleware adds to a success."""
     from starlette.middleware.errors import ServerErrorMiddleware
     from werkzeug.debug import DebuggedApplication
@@ -446,3 +482,13 @@ def happy_calls(harness: Harness) -> dict[str, Callable[[], Outcome]]:
         ServerErrorMiddleware(ok_asgi, debug=True), harness.scope, log=True
     )
     return calls
+
+
+async def check_one_record(cell: Cell, logs: bool) -> Outcome:
+    """Call ``cell`` once and check that it formatted one traceback (``logs``) or none."""
+    before = tracebacks_logged()
+    outcome = await cell.call()
+    written = tracebacks_logged() - before
+    if written != (1 if logs else 0):
+        raise RuntimeError(f"expected {1 if logs else 0} logged traceback, got {written}")
+    return outcome

@@ -104,6 +104,34 @@ def size_and_memory_tables(view: ResultsView) -> tuple[str, str]:
     return table(header, sizes), table(header, peaks)
 
 
+def distinct_table(view: ResultsView, kind: str) -> str:
+    """Each renderer's net median on a repeated failure and on distinct ones, side by side."""
+    pairs = [
+        (case.removesuffix("/distinct"), case)
+        for case in view.cases
+        if case.endswith("/distinct") and case.removesuffix("/distinct") in view.cases
+    ]
+    renderers = view.renderers(kind)
+    if not pairs or not renderers:
+        return "(none measured)"
+    rows = []
+    for repeated, distinct in pairs:
+        row = [repeated]
+        for renderer in renderers:
+            texts = []
+            for case in (repeated, distinct):
+                cell = view.cell(case, renderer)
+                ratio = view.ratio_to_fastest(case, renderer, kind)
+                if cell is None or not cell["n"]:
+                    texts.append("—")
+                else:
+                    suffix = "" if ratio is None else f" ({TIMES}{ratio:.2f})"
+                    texts.append(fmt_ms(cell["median_ms"]) + suffix)
+            row.append(" → ".join(texts))
+        rows.append(row)
+    return table(["case: repeated → distinct", *renderers], rows)
+
+
 def happy_table(raw: dict[str, Any]) -> str:
     """µs per call of a trivial app, bare and wrapped."""
     rows = [
@@ -141,11 +169,16 @@ Net times: each sample less the median cost of the same app raising under a bare
 with net times under 10 µs counted as 10 µs. The fastest anchor is the fastest one
 that did not crash on the case. ✗ = crashed: the renderer raised, or sent a non-5xx
 status or an empty body. Peak memory: tracemalloc over one separate call, less the
-app raising alone. Logging is paid, not hidden: records to `debugpages` and
-`django.request` (Django's wrapper logs as its handler does) are formatted with their
-traceback and dropped; Starlette re-raises after its page, and the driver logs that
-as uvicorn does. Werkzeug's production wrapper does not log (plain werkzeug does not).
-Compare ratios within one run, never absolute times across runs."""
+app raising alone. Every call, of every renderer, runs on one long-lived event loop
+and is timed inside it, as under a server with one loop (uvicorn). Logging is paid,
+not hidden, and every renderer pays for exactly one formatted record of the traceback
+per failure (checked on the warm-up call): debugpages' own, `django.request`'s, the
+server's record of what Starlette re-raises (as uvicorn writes it), Flask's
+`app.logger` record around werkzeug's production page, and the traceback werkzeug's
+debugger writes to `wsgi.errors`; the baselines log nothing. A `/distinct` case
+raises from a source file written and imported anew for every failure (untimed), so
+no memo of any renderer can hit; the others repeat one failure. Compare ratios
+within one run, never absolute times across runs."""
 
 
 def markdown(raw: dict[str, Any]) -> str:
@@ -165,6 +198,11 @@ def markdown(raw: dict[str, Any]) -> str:
         ratio_table(view, "debug", "debugpages/on"),
         "## debugpages/off ÷ each production anchor (net medians)",
         ratio_table(view, "production", "debugpages/off"),
+        f"## Repeated failure → distinct failures (new file each): net median ms ({RATIO})",
+        "Debug pages:",
+        distinct_table(view, "debug"),
+        "Production pages:",
+        distinct_table(view, "production"),
         "## Response size sent to the client",
         sizes,
         "## Peak memory during one render (tracemalloc, net of the app raising)",

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmarks.corpus import CASES, ORDINARY
+from benchmarks.corpus import CASES, DISTINCT, ORDINARY
 from benchmarks.view import TIMES, ResultsView
 
 ORDINARY_CASES = tuple(case.name for case in CASES.values() if case.group == ORDINARY)
+DISTINCT_CASES = tuple(case.name for case in CASES.values() if case.group == DISTINCT)
 KB = 1000
 MB = 1000 * KB
 
@@ -36,10 +37,12 @@ def _fmt_ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{TIMES}{value:.2f}"
 
 
-def check_ordinary(view: ResultsView) -> Verdict:
+def check_ordinary(view: ResultsView, distinct: bool = False) -> Verdict:
     """Traceback page on ordinary cases: no slower than the fastest anchor."""
-    target = f"Traceback page, ordinary cases: ≤ {TIMES}1.0 of the fastest anchor"
-    cases = [case for case in ORDINARY_CASES if view.cell(case, "debugpages/on")]
+    what = "distinct failures (a new file each)" if distinct else "ordinary cases"
+    target = f"Traceback page, {what}: ≤ {TIMES}1.0 of the fastest anchor"
+    names = DISTINCT_CASES if distinct else ORDINARY_CASES
+    cases = [case for case in names if view.cell(case, "debugpages/on")]
     ratios = {case: view.ratio_to_fastest(case, "debugpages/on", "debug") for case in cases}
     detail = ", ".join(f"{case} {_fmt_ratio(r)}" for case, r in ratios.items())
     known = [r for r in ratios.values() if r is not None]
@@ -60,6 +63,11 @@ def _size_and_ratio(
         f"{_fmt_ratio(ratio)} of the fastest anchor, page {cell['size']:,} B (limit {limit:,} B)"
     )
     return ok, detail
+
+
+def check_distinct(view: ResultsView) -> Verdict:
+    """The ordinary target again, with no memo hit: a new source file for every failure."""
+    return check_ordinary(view, distinct=True)
 
 
 def check_recursion(view: ResultsView) -> Verdict:
@@ -162,6 +170,7 @@ def check_no_crash(view: ResultsView) -> Verdict:
 
 CHECKS = (
     check_ordinary,
+    check_distinct,
     check_recursion,
     check_deep,
     check_huge,
