@@ -33,18 +33,11 @@ from werkzeug.datastructures import Headers, MultiDict
 
 from .memo import Memo
 from .model import SourceLine, Variable
+from .names import is_secret_name
 from .switch import ConfigurationError
 
 MASK = "********"
 """What a masked value shows: fixed length, so the secret's length is not shown either."""
-
-DEFAULT_SENSITIVE = (
-    "api", "token", "key", "secret", "pass", "pwd", "signature", "auth",
-    "cookie", "session", "csrf", "credential", "private", "dsn",
-)  # fmt: skip
-
-ALWAYS_SENSITIVE = ("authorization", "cookie")
-"""Masked whatever the patterns: Authorization, Proxy-Authorization, Cookie, Set-Cookie."""
 
 _FOLDER_VARIABLES = frozenset({"PWD", "OLDPWD"})
 """Shell variables whose names look like secrets ("pwd") but hold a folder: wsgiref copies
@@ -176,8 +169,9 @@ class Policy:
     """The traceback page's size limit; what is cut to keep under it says so."""
     repr_budget: float = 0.25
     """Seconds of repr work per page; values still waiting when it runs out say so."""
-    sensitive: tuple[str, ...] = DEFAULT_SENSITIVE
-    """Regular expressions searched, ignoring case, in names; a plain word matches anywhere."""
+    sensitive: tuple[str, ...] = ()
+    """More secret names: regular expressions searched, ignoring case, in names (a plain
+    word matches anywhere), on top of the word rules of ``debugpages.names``."""
     environment: tuple[str, ...] = ENVIRONMENT_ALLOWLIST
     """The OS environment variables the page shows, by exact name."""
     min_secret_chars: int = 4
@@ -186,15 +180,15 @@ class Policy:
     """Texts (values and their escaped forms) masked by value per page; the rest by name only.
 
     Each one costs the masking regular expression time on every string of the page."""
-    _sensitive_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _sensitive_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _verdicts: dict[str, bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for pattern in self.sensitive:
             _check_pattern(pattern, "Policy.sensitive")
-        patterns = (*ALWAYS_SENSITIVE, *self.sensitive)
-        joined = "|".join(f"(?:{pattern})" for pattern in patterns)
-        object.__setattr__(self, "_sensitive_re", re.compile(joined, re.IGNORECASE))
+        joined = "|".join(f"(?:{pattern})" for pattern in self.sensitive)
+        found = re.compile(joined, re.IGNORECASE) if joined else None
+        object.__setattr__(self, "_sensitive_re", found)
         object.__setattr__(self, "_verdicts", {})
 
     def is_sensitive(self, name: str) -> bool:
@@ -204,7 +198,9 @@ class Policy:
             # Names repeat from failure to failure (headers, environment, locals): remember.
             if len(self._verdicts) >= _MAX_VERDICTS:
                 self._verdicts.clear()
-            found = self._sensitive_re.search(name) is not None
+            found = is_secret_name(name) or (
+                self._sensitive_re is not None and self._sensitive_re.search(name) is not None
+            )
             verdict = self._verdicts[name] = found and name not in _FOLDER_VARIABLES
         return verdict
 
