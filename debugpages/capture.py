@@ -22,7 +22,6 @@ import site
 import sys
 import sysconfig
 from collections.abc import Callable, Iterable, Mapping
-from importlib import metadata
 from itertools import islice
 from types import CodeType, FrameType, TracebackType
 from typing import Any, NamedTuple, TypeVar
@@ -560,7 +559,13 @@ def _where(path: str, cwd: str) -> tuple[str, bool]:
 
 @functools.cache
 def versions() -> tuple[tuple[str, str], ...]:
-    """The versions a bug report wants: Python and the packages under the page."""
+    """The versions a bug report wants: Python and the packages under the page.
+
+    Worked out when an engine is built (``importlib.metadata`` is imported then, not by
+    ``import debugpages``).
+    """
+    from importlib import metadata
+
     found = [("Python", sys.version.split()[0])]
     for name in ("debugpages", "werkzeug", "jinja2"):
         try:

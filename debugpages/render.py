@@ -5,6 +5,9 @@ override one template and keep the rest: a name the user's folders hold beats a 
 specific name that only the built-in set holds. A template that fails to load or render
 gives way to the built-in one; if that fails too, a fixed minimal page is used.
 Every failure is logged; rendering itself never raises.
+
+Jinja itself is set up in ``templating``, imported when a ``Renderer`` is built: the
+templates are ready before the first failure, which imports and compiles nothing.
 """
 
 from __future__ import annotations
@@ -16,16 +19,16 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
-import jinja2.compiler
-import jinja2.nodes
 import markupsafe
 
 from .choose import HTML, JSON, Format
 from .model import Page
 from .switch import ConfigurationError
+
+if TYPE_CHECKING:
+    import jinja2
 
 log = logging.getLogger("debugpages")
 
@@ -79,66 +82,40 @@ def escape_output(value: object) -> str:
     return _fast_escape_text(value)
 
 
-class _CodeGenerator(jinja2.compiler.CodeGenerator):
-    """Compiles an autoescaped ``{{ value }}`` to ``escape_output(value)``.
-
-    Only the function called changes. Should Jinja stop calling this hook, its own
-    ``escape`` runs again: the same page, a little slower.
-    """
-
-    def _output_child_pre(
-        self, node: jinja2.nodes.Expr, frame: jinja2.compiler.Frame, finalize: Any
-    ) -> None:
-        if frame.eval_ctx.volatile or not frame.eval_ctx.autoescape:
-            super()._output_child_pre(node, frame, finalize)
-            return
-        self.write("environment.escape_output(")
-        if finalize.src is not None:
-            self.write(finalize.src)
-
-
-class _Environment(jinja2.Environment):
-    code_generator_class = _CodeGenerator
-    escape_output = staticmethod(escape_output)
-
-
-def _environment(loader: jinja2.BaseLoader, auto_reload: bool) -> jinja2.Environment:
-    env = _Environment(
-        loader=loader,
-        autoescape=jinja2.select_autoescape(["html"], default_for_string=True),
-        undefined=jinja2.StrictUndefined,
-        auto_reload=auto_reload,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["plain"] = plain
-    env.policies["json.dumps_kwargs"] = {"sort_keys": False, "ensure_ascii": True}
-    return env
-
-
 class Renderer:
     """Renders page models; knows the template folders and nothing of exceptions.
 
-    With ``auto_reload``, a user's template is read again when its file changes.
+    The templates a page may need are loaded when the renderer is built: the built-in
+    ones, and a user's of the same names or named for a status (``404.html``); one that
+    fails to load is reported when a page needs it. The environment over the built-in
+    templates is the process's one, shared by every renderer. With ``auto_reload``, a
+    user's template is read again when its file changes.
     """
 
     def __init__(
         self, template_dirs: Sequence[str | os.PathLike[str]] = (), *, auto_reload: bool = False
     ) -> None:
+        import jinja2
+
+        from . import templating
+
         folders = [Path(folder) for folder in template_dirs]
         for folder in folders:
             if not folder.is_dir():
                 raise ConfigurationError(f"template_dirs: {str(folder)!r} is not a folder")
         self.folders = folders
-        builtin = jinja2.FileSystemLoader(BUILTIN_TEMPLATES)
-        # The built-in templates never change under a running process: never re-read them.
-        self.builtin = _environment(builtin, auto_reload=False)
+        builtin_folder = BUILTIN_TEMPLATES  # read now: a test may point it elsewhere
+        self.builtin: jinja2.Environment = templating.builtin_environment(builtin_folder)
         self.environments = [self.builtin]
+        names = [name for name in self.builtin.list_templates() if name != "demo.html"]
         if folders:
             users = [jinja2.FileSystemLoader(folder) for folder in folders]
-            loader = jinja2.ChoiceLoader([*users, builtin])
-            self.environments.insert(0, _environment(loader, auto_reload))
+            loader = jinja2.ChoiceLoader([*users, jinja2.FileSystemLoader(builtin_folder)])
+            cache = templating.builtin_cache(builtin_folder)
+            self.environments.insert(0, templating.environment(loader, auto_reload, cache))
+            names += [name for folder in folders for name in _status_templates(folder)]
+        for env in self.environments:
+            templating.load_all(env, names)
 
     def render(self, names: Sequence[str], context: Mapping[str, Any]) -> str:
         """The first of ``names`` that renders; the built-in one; else a minimal page."""
@@ -159,6 +136,15 @@ class Renderer:
         """
         mine = [name for name in names if any((f / name).is_file() for f in self.folders)]
         return [*mine, *(name for name in names if name not in mine)]
+
+
+def _status_templates(folder: Path) -> list[str]:
+    """The templates in ``folder`` named for a status: ``404.html``, ``503.json``..."""
+    return sorted(
+        entry.name
+        for entry in os.scandir(folder)
+        if entry.name[:3].isdigit() and entry.name[3:] in (".html", ".txt", ".json")
+    )
 
 
 def minimal_page(page: Page, name: str) -> str:

@@ -9,6 +9,7 @@ that to their protocol.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import functools
 import logging
@@ -24,7 +25,7 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
 
 from .access import ALLOW_VAR, client_allowed, resolve_allow
-from .capture import capture, collect_secrets, shrink
+from .capture import capture, collect_secrets, shrink, versions
 from .choose import HTML, TEXT, Format, choose_format, template_names
 from .editor import Editor, editor_from_env
 from .logs import (
@@ -41,7 +42,7 @@ from .model import ErrorReport, Page
 from .policy import Policy, Secrets, cut_middle, one_line, sensitive_from_environment
 from .render import Renderer, minimal_page
 from .switch import Mode, resolve_mode
-from .tracing import current_trace_id
+from .tracing import current_trace_id, load_tracing
 
 log = logging.getLogger("debugpages")
 
@@ -125,6 +126,19 @@ def _custom_name(exc: HTTPException) -> str | None:
         return None
 
 
+def prepare(mode: Mode) -> None:
+    """Import now what a failure's page would otherwise import on first use.
+
+    Nothing is imported on a failure's path: an import can fail where the failure
+    happened (near the recursion limit, say), and its time belongs to start-up.
+    """
+    codecs.lookup("idna")  # werkzeug's reading of the request's host
+    codecs.lookup("unicode_escape")  # Jinja's lexer, for a user's template read again
+    load_tracing()  # OpenTelemetry, where it is installed
+    if mode is not Mode.OFF:
+        versions()  # the traceback page's header: package metadata, read once
+
+
 def announce(mode: Mode, source: str) -> None:
     """Log the chosen mode once, with where it came from: INFO for off, WARNING for the rest."""
     level = logging.INFO if mode is Mode.OFF else logging.WARNING
@@ -151,6 +165,7 @@ class Engine:
         self.allow = resolve_allow(allow)
         """Client networks that may see tracebacks (``DEBUGPAGES_ALLOW``); ``None``: all."""
         self.renderer = Renderer(template_dirs, auto_reload=mode is not Mode.OFF)
+        prepare(mode)
 
     @classmethod
     def switched(

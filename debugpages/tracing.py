@@ -1,7 +1,8 @@
 """OpenTelemetry, where its API is installed: the failed request's span carries the reference.
 
-Optional (the ``otel`` extra): nothing here imports ``opentelemetry`` until the
-first exception, and without it every function is a no-op. With it, the current
+Optional (the ``otel`` extra): ``opentelemetry`` is imported when an engine is
+built (``load_tracing``), never by ``import debugpages`` and never on a failure's
+path; without it every function is a no-op. With it, the current
 span records the exception, is marked as an error, and gets the reference as
 the ``debugpages.reference`` attribute; the traceback page shows the trace id,
 so one search in the tracing backend finds the request on every machine it touched.
@@ -26,6 +27,11 @@ def _trace() -> ModuleType | None:
     except ImportError:
         return None
     return trace
+
+
+def load_tracing() -> None:
+    """Import OpenTelemetry now, where it is installed: called when an engine is built."""
+    _trace()
 
 
 def record(exc: BaseException, reference: str, code: int) -> None:

@@ -33,6 +33,7 @@ from debugpages.policy import MASK
 
 from . import apps
 from .conftest import fetch
+from .pages import comparable
 
 HTML = {"Accept": "text/html"}
 JSON = {"Accept": "application/json"}
@@ -915,7 +916,7 @@ def test_pairs_headers_and_multidicts_mask_their_sensitive_entries() -> None:
 
 
 @pytest.mark.parametrize("mode", ["off", "on"])
-def test_built_in_templates_deleted_after_start_up_give_a_minimal_page_reported_once(
+def test_built_in_templates_deleted_after_start_up_still_give_the_page(
     mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, logged: Collect
 ) -> None:
     import shutil
@@ -925,8 +926,29 @@ def test_built_in_templates_deleted_after_start_up_give_a_minimal_page_reported_
     builtin = tmp_path / "builtin"
     shutil.copytree(render_module.BUILTIN_TEMPLATES, builtin)
     monkeypatch.setattr(render_module, "BUILTIN_TEMPLATES", builtin)
+    expected = Client(ErrorPages(apps.plain, mode=mode)).get("/", headers=HTML)
     client = Client(ErrorPages(apps.plain, mode=mode))
     shutil.rmtree(builtin)  # a package upgraded under a running process
+    response = client.get("/", headers=HTML)
+    assert response.status == "500 Internal Server Error"
+    references = [r.reference for r in logged.records if hasattr(r, "reference")]
+    assert len(references) == 2
+    page, first = response.get_data(as_text=True), expected.get_data(as_text=True)
+    assert comparable(page, *references) == comparable(first, *references)
+    assert [r for r in logged.records if "failed to render" in r.getMessage()] == []
+
+
+@pytest.mark.parametrize("mode", ["off", "on"])
+def test_built_in_templates_missing_at_start_up_give_a_minimal_page_reported_once(
+    mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, logged: Collect
+) -> None:
+    from debugpages import render as render_module
+
+    builtin = tmp_path / "builtin"
+    builtin.mkdir()
+    (builtin / "base.html").write_text("{% block content %}{% endblock %}")  # all but one gone
+    monkeypatch.setattr(render_module, "BUILTIN_TEMPLATES", builtin)
+    client = Client(ErrorPages(apps.plain, mode=mode))
     response = client.get("/", headers=HTML)
     assert response.status == "500 Internal Server Error"
     assert "<h1>500 Internal Server Error</h1>" in response.get_data(as_text=True)

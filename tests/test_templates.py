@@ -13,6 +13,7 @@ import markupsafe
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from werkzeug.exceptions import MethodNotAllowed, NotFound, ServiceUnavailable
 from werkzeug.test import Client
 
 from debugpages import ConfigurationError, ErrorPages
@@ -171,3 +172,58 @@ def test_in_on_mode_an_edited_user_template_is_read_again(tmp_path: Path) -> Non
     later = template.stat().st_mtime + 5
     os.utime(template, (later, later))  # a clearly newer file, whatever the clock's grain
     assert client.get("/").get_data(as_text=True) == "second version\n"
+
+
+_LEAN_CASES = [
+    ("off", apps.plain),
+    ("off", apps.raising(NotFound())),
+    ("off", apps.raising(MethodNotAllowed(valid_methods=["GET"]))),
+    ("off", apps.raising(ServiceUnavailable(retry_after=30))),
+    ("on", apps.raising(NotFound())),
+]
+
+
+@pytest.mark.parametrize(("mode", "app"), _LEAN_CASES)
+def test_production_and_client_error_pages_are_lean(mode: str, app: apps.App) -> None:
+    body = Client(ErrorPages(app, mode=mode)).get("/", headers=HTML).get_data()
+    assert len(body) <= 2048
+    page = body.decode()
+    style = page[page.index("<style") : page.index("</style>")]
+    traceback_css = (render_module.BUILTIN_TEMPLATES / "_style.css").read_text()
+    rules = [rule for rule in traceback_css.splitlines() if not rule.startswith("{%")]
+    assert [rule for rule in rules if rule in style] == []  # none of the traceback page's CSS
+    assert all(rule in style for rule in _base_css_rules())  # the layout's, every rule
+    for markup in ("<script", "<details", "<textarea", "<table", 'class="frame'):
+        assert markup not in page
+
+
+def _base_css_rules() -> list[str]:
+    return (render_module.BUILTIN_TEMPLATES / "_base.css").read_text().splitlines()
+
+
+def test_the_traceback_page_carries_the_whole_stylesheet() -> None:
+    page = Client(ErrorPages(apps.plain, mode="on")).get("/", headers=HTML).get_data(True)
+    traceback_css = (render_module.BUILTIN_TEMPLATES / "_style.css").read_text()
+    rules = [*_base_css_rules(), *traceback_css.splitlines()[1:]]
+    style = page[page.index("<style") : page.index("</style>")]
+    assert [rule for rule in rules if rule not in style] == []
+    on_purpose = Client(ErrorPages(apps.raising(ServiceUnavailable()), mode="on"))
+    page = on_purpose.get("/", headers=HTML).get_data(True)  # where it was raised: frames
+    assert 'class="frame' in page
+    assert all(rule in page for rule in rules)
+
+
+def test_a_users_base_html_lays_out_every_page(tmp_path: Path) -> None:
+    (tmp_path / "base.html").write_text(
+        '<!doctype html><html><body class="ours"><style nonce="{{ nonce }}">'
+        '{% include "_style.css" %}</style>{% block header %}{% endblock %}'
+        "{% block content %}{% endblock %}<p>Our footer</p></body></html>"
+    )
+    for mode, app in [("off", apps.plain), ("on", apps.plain), ("off", apps.raising(NotFound()))]:
+        client = Client(ErrorPages(app, mode=mode, template_dirs=[tmp_path]))
+        page = client.get("/", headers=HTML).get_data(as_text=True)
+        assert '<body class="ours">' in page
+        assert "<p>Our footer</p>" in page
+        assert "--line:" in page  # _style.css holds the layout's stylesheet, _base.css
+    page = Client(ErrorPages(apps.plain, mode="on", template_dirs=[tmp_path])).get("/").text
+    assert "could not convert string to float" in page
