@@ -18,7 +18,6 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import markupsafe
@@ -33,11 +32,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("debugpages")
 
 
-def _builtin_dir() -> Path:
-    """The built-in templates: inside the installed package, or beside it in a checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "templates", here.parent / "templates"):
-        if (candidate / "base.html").is_file():
+def _builtin_dir() -> str:
+    """The built-in templates: inside the installed package, or beside it in a checkout.
+
+    A plain path (``os.path``, not ``pathlib``): ``import debugpages`` stays light."""
+    here = os.path.dirname(os.path.realpath(__file__))
+    for candidate in (os.path.join(here, "templates"), os.path.join(here, "..", "templates")):
+        candidate = os.path.normpath(candidate)
+        if os.path.isfile(os.path.join(candidate, "base.html")):
             return candidate
     raise RuntimeError(f"debugpages' built-in templates are missing (looked in {here})")
 
@@ -99,12 +101,12 @@ class Renderer:
 
         from . import templating
 
-        folders = [Path(folder) for folder in template_dirs]
+        folders = [os.fspath(folder) for folder in template_dirs]
         for folder in folders:
-            if not folder.is_dir():
-                raise ConfigurationError(f"template_dirs: {str(folder)!r} is not a folder")
+            if not os.path.isdir(folder):
+                raise ConfigurationError(f"template_dirs: {folder!r} is not a folder")
         self.folders = folders
-        builtin_folder = BUILTIN_TEMPLATES  # read now: a test may point it elsewhere
+        builtin_folder = os.fspath(BUILTIN_TEMPLATES)  # read now: a test may point it elsewhere
         self.builtin: jinja2.Environment = templating.builtin_environment(builtin_folder)
         self.environments = [self.builtin]
         names = [name for name in self.builtin.list_templates() if name != "demo.html"]
@@ -134,11 +136,12 @@ class Renderer:
         So a user's ``error.html`` wins over a built-in ``404.html``, and a user's
         ``404.html`` over their own ``error.html``.
         """
-        mine = [name for name in names if any((f / name).is_file() for f in self.folders)]
+        folders = self.folders
+        mine = [n for n in names if any(os.path.isfile(os.path.join(f, n)) for f in folders)]
         return [*mine, *(name for name in names if name not in mine)]
 
 
-def _status_templates(folder: Path) -> list[str]:
+def _status_templates(folder: str) -> list[str]:
     """The templates in ``folder`` named for a status: ``404.html``, ``503.json``..."""
     return sorted(
         entry.name
@@ -149,7 +152,7 @@ def _status_templates(folder: Path) -> list[str]:
 
 def minimal_page(page: Page, name: str) -> str:
     """The last resort, when no template renders: status and reference only."""
-    fmt: Format = {".html": HTML, ".json": JSON}.get(Path(name).suffix) or Format("", "")
+    fmt: Format = {".html": HTML, ".json": JSON}.get(os.path.splitext(name)[1]) or Format("", "")
     if fmt is JSON:
         return json.dumps({"title": page.title, "status": page.status, "instance": page.instance})
     heading = f"{page.status} {page.title}"

@@ -17,7 +17,6 @@ import contextlib
 import functools
 import hashlib
 import os
-from pathlib import Path
 from types import CodeType
 from typing import Any
 
@@ -57,7 +56,8 @@ def _fingerprint() -> str:
     """What the compiled code depends on besides the template: this module (the code
     generator and the environment's settings), debugpages and Jinja."""
     try:
-        source = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()
+        with open(__file__, "rb") as own:
+            source = hashlib.sha1(own.read()).hexdigest()
     except OSError:  # no source file (a frozen or byte-code-only install): the versions
         source = ""
     return f"debugpages {__version__} jinja2 {jinja2.__version__} {source}"
@@ -74,8 +74,8 @@ class _BuiltinCodeCache(jinja2.BytecodeCache):
     write the folder leaves the template to be compiled, as without a cache.
     """
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = str(folder)
+    def __init__(self, folder: str) -> None:
+        self.folder = os.path.normpath(folder)  # as the loader's file names have it
         self.salt = _fingerprint()
         self.memory: dict[str, tuple[str, CodeType]] = {}
         self.disk: jinja2.FileSystemBytecodeCache | None
@@ -136,13 +136,13 @@ def environment(
 
 
 @functools.cache
-def builtin_cache(folder: Path) -> _BuiltinCodeCache:
+def builtin_cache(folder: str) -> _BuiltinCodeCache:
     """The one bytecode cache of the process for the built-in templates in ``folder``."""
     return _BuiltinCodeCache(folder)
 
 
 @functools.cache
-def builtin_environment(folder: Path) -> jinja2.Environment:
+def builtin_environment(folder: str) -> jinja2.Environment:
     """The one environment of the process over the built-in templates in ``folder``.
 
     They never change under a running process, so they are never re-read.
@@ -154,11 +154,14 @@ def builtin_environment(folder: Path) -> jinja2.Environment:
 def load_all(env: jinja2.Environment, names: list[str]) -> None:
     """Load (from the cache, else compile) each template that loads; leave the others.
 
-    A template that fails to load here fails again when a page asks for it, and is
-    reported then, where the fallback chain handles it.
+    A partial (``_exception.html``) is also made into the module that ``{% import %}``
+    gives, which Jinja keeps with the template. A template that fails to load here fails
+    again when a page asks for it, and is reported then, by the fallback chain.
     """
     for name in names:
         try:
-            env.get_template(name)
+            template = env.get_template(name)
+            if name.startswith("_") and name.endswith(".html"):
+                template.module  # noqa: B018 -- Jinja makes and keeps it on first access
         except Exception:
             continue

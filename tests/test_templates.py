@@ -189,7 +189,7 @@ def test_production_and_client_error_pages_are_lean(mode: str, app: apps.App) ->
     assert len(body) <= 2048
     page = body.decode()
     style = page[page.index("<style") : page.index("</style>")]
-    traceback_css = (render_module.BUILTIN_TEMPLATES / "_style.css").read_text()
+    traceback_css = (Path(render_module.BUILTIN_TEMPLATES) / "_style.css").read_text()
     rules = [rule for rule in traceback_css.splitlines() if not rule.startswith("{%")]
     assert [rule for rule in rules if rule in style] == []  # none of the traceback page's CSS
     assert all(rule in style for rule in _base_css_rules())  # the layout's, every rule
@@ -198,12 +198,12 @@ def test_production_and_client_error_pages_are_lean(mode: str, app: apps.App) ->
 
 
 def _base_css_rules() -> list[str]:
-    return (render_module.BUILTIN_TEMPLATES / "_base.css").read_text().splitlines()
+    return (Path(render_module.BUILTIN_TEMPLATES) / "_base.css").read_text().splitlines()
 
 
 def test_the_traceback_page_carries_the_whole_stylesheet() -> None:
     page = Client(ErrorPages(apps.plain, mode="on")).get("/", headers=HTML).get_data(True)
-    traceback_css = (render_module.BUILTIN_TEMPLATES / "_style.css").read_text()
+    traceback_css = (Path(render_module.BUILTIN_TEMPLATES) / "_style.css").read_text()
     rules = [*_base_css_rules(), *traceback_css.splitlines()[1:]]
     style = page[page.index("<style") : page.index("</style>")]
     assert [rule for rule in rules if rule not in style] == []
