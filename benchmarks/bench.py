@@ -1,10 +1,12 @@
 """Benchmark debugpages' error pages against werkzeug's, Django's and Starlette's.
 
     python benchmarks/bench.py [--quick] [--cases a,b] [--renderers a,b] [--out DIR]
+                               [--fresh-runs N]
 
 One process renders the corpus (benchmarks/corpus.py) with every renderer, in rounds
-that alternate them, then writes RESULTS.md, results.json and results.png into DIR
-(benchmarks/ by default) and prints the report. The targets of issue 7 are checked
+that alternate them; then fresh processes time first failures and imports
+(benchmarks/fresh.py); then RESULTS.md, results.json and results.png are written into
+DIR (benchmarks/ by default) and the report is printed. The targets of issue 7 are checked
 and printed, but this is a measurement, not a test: it exits 0 whatever they say.
 """
 
@@ -26,7 +28,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run as a script: make ``benchmarks`` importable
 
-from benchmarks import corpus  # noqa: E402
+from benchmarks import corpus, fresh  # noqa: E402
 from benchmarks.measure import (  # noqa: E402
     FULL,
     QUICK,
@@ -65,6 +67,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="do not log what Starlette re-raises (as uvicorn would)",
     )
     parser.add_argument("--seed", type=int, default=7, help="seed of the round order")
+    parser.add_argument(
+        "--fresh-runs",
+        type=int,
+        help="fresh processes per kind for first failures and imports (0: none)",
+    )
     return parser.parse_args(argv)
 
 
@@ -252,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     harness.driver.run(measure_all(measurements, budget, args.seed))
     happy = harness.driver.run(measure_happy(harness, target_s=0.05 if args.quick else 0.2))
     harness.driver.close()
+    fresh_runs = args.fresh_runs if args.fresh_runs is not None else (3 if args.quick else 9)
+    first = fresh.measure(fresh_runs, args.seed, say) if fresh_runs else None
     raw = {
         "machine": machine(),
         "config": {
@@ -267,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         "renderers": [{"name": r.name, "kind": r.kind, "protocol": r.protocol} for r in renderers],
         "cells": cell_records(measurements, renderers),
         "happy": happy,
+        "fresh": first,
     }
     print(write_outputs(raw, args.out))
     return 0

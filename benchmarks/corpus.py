@@ -19,7 +19,6 @@ from __future__ import annotations
 import atexit
 import functools
 import importlib.util
-import inspect
 import itertools
 import linecache
 import shutil
@@ -401,18 +400,23 @@ class FreshTrigger:
     The file of the previous failure is removed, from ``linecache`` too.
     """
 
-    def __init__(self, entry: str, source: str) -> None:
+    def __init__(self, entry: str, source: Callable[[], str]) -> None:
         self.__name__ = entry
         self.entry = entry
-        self.source = _FRESH_HEADER + source
+        self.source = functools.cache(source)
         self.path: Path | None = None
         self.module: str | None = None
         self.current: Trigger | None = None
 
     @classmethod
     def of(cls, entry: Trigger, *helpers: Callable[..., Any]) -> FreshTrigger:
-        """The functions' own source, the entry last."""
-        source = "\n\n".join(inspect.getsource(f) for f in (*helpers, entry))
+        """The functions' own source, the entry last (read on the first ``renew``)."""
+
+        def source() -> str:
+            import inspect
+
+            return "\n\n".join(inspect.getsource(f) for f in (*helpers, entry))
+
         return cls(entry.__name__, source)
 
     def renew(self) -> None:
@@ -422,7 +426,7 @@ class FreshTrigger:
         folder = _scratch_dir() / "fresh"
         folder.mkdir(exist_ok=True)
         self.path = folder / f"{self.entry}_{number:06d}.py"
-        self.path.write_text(self.source, encoding="utf-8")
+        self.path.write_text(_FRESH_HEADER + self.source(), encoding="utf-8")
         self.module = f"debugpages_bench_fresh_{number:06d}"
         spec = importlib.util.spec_from_file_location(self.module, self.path)
         assert spec is not None
@@ -489,7 +493,7 @@ _CASES = [
     _distinct("notes", FreshTrigger.of(fail_notes, _parse_quantity), "notes, new file"),
     _distinct(
         "deep",
-        FreshTrigger("fail_deep", _deep_source(DEEP_FRAMES) + _DEEP_ENTRY),
+        FreshTrigger("fail_deep", lambda: _deep_source(DEEP_FRAMES) + _DEEP_ENTRY),
         f"{DEEP_FRAMES} distinct frames, new file",
     ),
 ]

@@ -432,26 +432,33 @@ def debugpages_available() -> bool:
     return True
 
 
+Builder = Callable[[Harness], Callable[[Case], Cell]]
+
+BUILDERS: dict[str, tuple[str, str, Builder]] = {
+    "baseline/wsgi": (BASELINE, WSGI, _baseline_wsgi),
+    "baseline/asgi": (BASELINE, ASGI, _baseline_asgi),
+    "debugpages/on": (DEBUG, WSGI, lambda harness: _debugpages(harness, "on")),
+    "debugpages/off": (PRODUCTION, WSGI, lambda harness: _debugpages(harness, "off")),
+    "werkzeug/debug": (DEBUG, WSGI, _werkzeug_debug),
+    "django/debug": (DEBUG, WSGI, lambda harness: _django(harness, debug=True)),
+    "starlette/debug": (DEBUG, ASGI, lambda harness: _starlette(harness, debug=True)),
+    "werkzeug/production": (PRODUCTION, WSGI, _werkzeug_production),
+    "django/production": (PRODUCTION, WSGI, lambda harness: _django(harness, debug=False)),
+    "starlette/production": (PRODUCTION, ASGI, lambda harness: _starlette(harness, debug=False)),
+}
+"""Each renderer's kind, protocol and builder, by name: a builder imports its library."""
+
+
+def renderer(name: str, harness: Harness) -> Renderer:
+    """One renderer, built alone: only its own library is imported."""
+    kind, protocol, builder = BUILDERS[name]
+    return Renderer(name, kind, protocol, builder(harness))
+
+
 def all_renderers(harness: Harness) -> list[Renderer]:
     """Every renderer, the two baselines first, debugpages only if importable."""
-    renderers = [
-        Renderer("baseline/wsgi", BASELINE, WSGI, _baseline_wsgi(harness)),
-        Renderer("baseline/asgi", BASELINE, ASGI, _baseline_asgi(harness)),
-    ]
-    if debugpages_available():
-        renderers += [
-            Renderer("debugpages/on", DEBUG, WSGI, _debugpages(harness, "on")),
-            Renderer("debugpages/off", PRODUCTION, WSGI, _debugpages(harness, "off")),
-        ]
-    renderers += [
-        Renderer("werkzeug/debug", DEBUG, WSGI, _werkzeug_debug(harness)),
-        Renderer("django/debug", DEBUG, WSGI, _django(harness, debug=True)),
-        Renderer("starlette/debug", DEBUG, ASGI, _starlette(harness, debug=True)),
-        Renderer("werkzeug/production", PRODUCTION, WSGI, _werkzeug_production(harness)),
-        Renderer("django/production", PRODUCTION, WSGI, _django(harness, debug=False)),
-        Renderer("starlette/production", PRODUCTION, ASGI, _starlette(harness, debug=False)),
-    ]
-    return renderers
+    names = [n for n in BUILDERS if debugpages_available() or not n.startswith("debugpages")]
+    return [renderer(name, harness) for name in names]
 
 
 def make_harness(server_log: bool = True) -> Harness:

@@ -132,6 +132,13 @@ def distinct_table(view: ResultsView, kind: str) -> str:
     return table(["case: repeated → distinct", *renderers], rows)
 
 
+def fresh_text(raw: dict[str, Any]) -> str:
+    """The fresh-process tables (benchmarks/fresh.py), when they were measured."""
+    from benchmarks.fresh import tables
+
+    return tables(raw["fresh"]) if raw.get("fresh") else "(not measured)"
+
+
 def happy_table(raw: dict[str, Any]) -> str:
     """µs per call of a trivial app, bare and wrapped."""
     rows = [
@@ -207,6 +214,8 @@ def markdown(raw: dict[str, Any]) -> str:
         sizes,
         "## Peak memory during one render (tracemalloc, net of the app raising)",
         peaks,
+        "## A fresh process: first failure, import and start-up",
+        fresh_text(raw),
         "## Happy path: a trivial app, µs per call (timeit, 9 interleaved repeats)",
         happy_table(raw),
         "## How to read this",

@@ -154,6 +154,28 @@ def check_happy(view: ResultsView) -> Verdict:
     return _verdict(target, all(us <= 1.0 for us in added.values()), detail)
 
 
+def check_first_failure(view: ResultsView) -> Verdict:
+    """A fresh process's first failure: no slower than werkzeug's debugger's, every mode
+    and format; ``import debugpages`` no slower than ``import werkzeug.debug``."""
+    target = (
+        f"Fresh process: first failure ≤ {TIMES}1.0 of werkzeug's (every mode and format), "
+        f"`import debugpages` ≤ {TIMES}1.0 of `import werkzeug.debug`"
+    )
+    fresh = view.raw.get("fresh")
+    if not fresh:
+        return _verdict(target, None, "not measured")
+    ours = [row for row in fresh["failures"] if row["kind"].startswith("debugpages")]
+    worst = max(ours, key=lambda row: row["ratio"])
+    imported = next(row for row in fresh["imports"] if row["statement"] == "import debugpages")
+    ok = worst["ratio"] <= 1.0 and imported["ratio"] <= 1.0 and not any(r["crashed"] for r in ours)
+    detail = (
+        f"worst first failure {worst['kind']} {_fmt_ratio(worst['ratio'])}; "
+        f"import {_fmt_ratio(imported['ratio'])} "
+        f"({imported['ms']:.1f} ms, median of {fresh['runs']} processes)"
+    )
+    return _verdict(target, ok, detail)
+
+
 def check_no_crash(view: ResultsView) -> Verdict:
     """No crash on any case, in either mode."""
     target = "No crash on any case (debugpages on and off)"
@@ -176,6 +198,7 @@ CHECKS = (
     check_huge,
     check_production,
     check_happy,
+    check_first_failure,
     check_no_crash,
 )
 

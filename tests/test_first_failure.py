@@ -200,3 +200,28 @@ def test_building_error_pages_loads_what_a_failure_needs() -> None:
     loaded = set(run([sys.executable, "-c", BUILT]).split())
     assert {"jinja2", "debugpages.templating", "opentelemetry.trace"} <= loaded
     assert loaded & {"flask", "django", "starlette", "debugpages.cli"} == set()
+
+
+def test_a_new_error_pages_compiles_no_built_in_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jinja2
+
+    from debugpages import ErrorPages
+
+    from . import apps
+
+    ErrorPages(apps.plain, mode="on")  # the process's first: loaded or compiled once
+    compiled: list[str | None] = []
+    compile_template = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: str, name: str | None = None, *a: Any) -> Any:
+        compiled.append(name)
+        return compile_template(self, source, name, *a)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    (tmp_path / "404.html").write_text("<p>Not here: {{ page.reference }}</p>")
+    for mode in ("off", "on", "legacy-200"):
+        ErrorPages(apps.plain, mode=mode)
+        ErrorPages(apps.plain, mode=mode, template_dirs=[tmp_path])  # falls back on built-ins
+    assert compiled == ["404.html"] * 3  # the user's own, one environment per ErrorPages
