@@ -45,6 +45,11 @@ def resolve_allow(
     empty argument list allows nobody, an unset or empty variable everybody.
     """
     if argument is not None:
+        if not isinstance(argument, str | Iterable) or isinstance(argument, bytes):
+            raise ConfigurationError(
+                f"allow={argument!r}: expected networks in CIDR form, as a list or as "
+                f"comma-separated text, not a {type(argument).__name__}"
+            )
         entries = argument.replace(",", " ").split() if isinstance(argument, str) else argument
         return parse_networks(entries, "allow")
     value = (os.environ if environ is None else environ).get(ALLOW_VAR, "")

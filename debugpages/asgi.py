@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
+import sys
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
 
+from .config import Folder, application
 from .editor import Editor
 from .logs import report_log
 from .policy import Policy
 from .respond import Engine, is_passthrough, new_reference
-from .switch import Mode
+from .switch import ConfigurationError, Mode
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -52,23 +53,36 @@ class ASGIErrorPages:
         app: ASGIApp,
         mode: Mode | str | None = None,
         *,
-        template_dirs: Sequence[str | os.PathLike[str]] = (),
+        template_dirs: Folder | Iterable[Folder] = (),
         policy: Policy | None = None,
-        editor: Editor | None = None,
+        editor: Editor | str | None = None,
         default: Mode = Mode.OFF,
         sensitive: Iterable[str] = (),
         allow: Iterable[str] | str | None = None,
     ) -> None:
         self.app = app
-        self.engine = Engine.switched(
-            mode,
-            default=default,
-            template_dirs=template_dirs,
-            policy=policy,
-            editor=editor,
-            sensitive=sensitive,
-            allow=allow,
-        )
+        self.failed: ConfigurationError | None = None
+        """A mistake found while a framework built its middleware stack lazily (below)."""
+        try:
+            application(app)
+            self.engine = Engine.switched(
+                mode,
+                default=default,
+                template_dirs=template_dirs,
+                policy=policy,
+                editor=editor,
+                sensitive=sensitive,
+                allow=allow,
+            )
+        except ConfigurationError as error:
+            # Starlette and FastAPI build the stack of ``add_middleware`` classes at the first
+            # lifespan event, and a server under its default ``--lifespan auto`` takes an
+            # exception there for "lifespan unsupported" and serves on, a 500 for every
+            # request. Keep the mistake instead: the lifespan startup then fails with it,
+            # which stops uvicorn and hypercorn.
+            if sys._getframe(1).f_code.co_name != "build_middleware_stack":
+                raise
+            self.failed = error
 
     @property
     def mode(self) -> Mode:
@@ -77,6 +91,9 @@ class ASGIErrorPages:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         __traceback_hide__ = True
+        if self.failed is not None:
+            await _refuse_to_start(self.failed, scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -103,6 +120,18 @@ class ASGIErrorPages:
             headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
             await send({"type": "http.response.start", "status": reply.status, "headers": headers})
             await send({"type": "http.response.body", "body": reply.body})
+
+
+async def _refuse_to_start(
+    error: ConfigurationError, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """Fail the lifespan startup with the mistake; without a lifespan, fail every request."""
+    if scope["type"] != "lifespan":
+        raise error
+    message = await receive()
+    if message["type"] == "lifespan.startup":
+        log.error("debugpages: %s", error)
+        await send({"type": "lifespan.startup.failed", "message": f"debugpages: {error}"})
 
 
 def scope_environ(scope: Scope) -> dict[str, Any]:

@@ -11,14 +11,15 @@ Settings, all optional::
     DEBUGPAGES = {
         "MODE": "on",                   # beats the DEBUGPAGES environment variable
         "TEMPLATE_DIRS": ["templates/errors"],
-        "FOLLOW_DEBUG": True,           # with no MODE and no variable: on when DEBUG
-    }
+        "FOLLOW_DEBUG": False,          # the default, True: with no MODE and no
+    }                                   # variable, on when DEBUG, off when not
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -27,8 +28,9 @@ from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOpera
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 
+from .config import flag, folders
 from .respond import Engine, announce
-from .switch import ConfigurationError, Mode, parse_mode, resolve_mode
+from .switch import ACCEPTED, ConfigurationError, DebugFlag, Mode, parse_mode, resolve_mode
 
 log = logging.getLogger("debugpages")
 
@@ -42,9 +44,9 @@ class ErrorPagesMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        mode, source, template_dirs = _configuration()
+        mode, source, template_dirs, debug = _configuration()
         self.engine = Engine(mode, template_dirs)
-        announce(mode, source)
+        announce(mode, source, debug)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
@@ -62,27 +64,35 @@ class ErrorPagesMiddleware:
         return response
 
 
-def _configuration() -> tuple[Mode, str, list[str]]:
-    """Mode, where it came from, and template folders, from ``settings.DEBUGPAGES``."""
+def _configuration() -> tuple[Mode, str, list[Path], DebugFlag]:
+    """Mode, where it came from, template folders and ``DEBUG``, from ``settings.DEBUGPAGES``."""
     config: Any = getattr(settings, SETTING, {})
     if not isinstance(config, Mapping):
-        raise ConfigurationError(f"settings.{SETTING} must be a dict with the keys {_KEYS}")
-    unknown = sorted(set(config) - set(_KEYS))
+        raise ConfigurationError(
+            f"settings.{SETTING}={config!r}: expected a dict with the keys {', '.join(_KEYS)}"
+        )
+    unknown = sorted(set(config) - set(_KEYS), key=str)
     if unknown:
         raise ConfigurationError(
-            f"settings.{SETTING} has unknown keys {unknown}; the known ones are {_KEYS}"
+            f"settings.{SETTING} has unknown keys {unknown}; the known ones are {', '.join(_KEYS)}"
         )
-    template_dirs = list(config.get("TEMPLATE_DIRS", ()))
-    if config.get("MODE") is not None:
-        where = f"settings.{SETTING}['MODE']"
-        value = config["MODE"]
-        mode = value if isinstance(value, Mode) else parse_mode(str(value), setting=where)
-        return mode, where, template_dirs
-    follow = bool(config.get("FOLLOW_DEBUG")) and bool(settings.DEBUG)
-    mode, source = resolve_mode(None, default=Mode.ON if follow else Mode.OFF)
-    if source == "default" and follow:
-        source = "settings.DEBUG, as FOLLOW_DEBUG asks"
-    return mode, source, template_dirs
+    where = f"settings.{SETTING}"
+    template_dirs = folders(config.get("TEMPLATE_DIRS"), f"{where}['TEMPLATE_DIRS']")
+    follow = flag(config.get("FOLLOW_DEBUG", True), f"{where}['FOLLOW_DEBUG']")
+    debug = DebugFlag("settings.DEBUG", bool(settings.DEBUG), follow, '"FOLLOW_DEBUG": False')
+    value = config.get("MODE")
+    if value is not None:
+        mode = value if isinstance(value, Mode) else None
+        if mode is None:
+            if not isinstance(value, str):
+                raise ConfigurationError(
+                    f"{where}['MODE']={value!r}: expected a debugpages.Mode or one of: "
+                    f"{', '.join(ACCEPTED)}"
+                )
+            mode = parse_mode(value, setting=f"{where}['MODE']")
+        return mode, f"{where}['MODE']", template_dirs, debug
+    mode, source = resolve_mode(None, flag=debug)
+    return mode, source, template_dirs, debug
 
 
 def _environ(request: HttpRequest) -> Mapping[str, Any]:

@@ -10,8 +10,9 @@ Only ``http(s)`` and the presets' own schemes are accepted: a pattern that could
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .switch import ConfigurationError
@@ -41,30 +42,23 @@ class Editor:
 
     pattern: str
     path_map: tuple[tuple[str, str], ...] = ()
+    """Also accepted: a dict, or the text ``DEBUGPAGES_PATH_MAP`` takes."""
 
     def __post_init__(self) -> None:
-        pattern = PRESETS.get(self.pattern.strip().lower(), self.pattern.strip())
-        if "{path}" not in pattern:
+        object.__setattr__(self, "pattern", check_pattern(self.pattern, "Editor"))
+        pairs: Any = self.path_map
+        if isinstance(pairs, str):
+            pairs = parse_path_map(pairs)
+        elif isinstance(pairs, Mapping):
+            pairs = pairs.items()
+        pairs = tuple(pairs) if isinstance(pairs, Iterable) else None
+        if pairs is None or not all(_is_pair(pair) for pair in pairs):
             raise ConfigurationError(
-                f"{EDITOR_VAR}={self.pattern!r}: give a preset ({', '.join(PRESETS)}) "
-                "or a URL pattern holding {path} (and {line})"
+                f"Editor(path_map={self.path_map!r}): expected (server prefix, local prefix) "
+                'pairs of strings, a dict of them, or the text "/app=/home/me/project"'
             )
-        try:
-            pattern.format(path="/x", line=1)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ConfigurationError(
-                f"{EDITOR_VAR}={self.pattern!r}: only {{path}} and {{line}} may appear in braces"
-            ) from exc
-        # The scheme must be written out before any placeholder, exactly: browsers drop tabs
-        # and newlines inside a URL, so "java\tscript:" would still be "javascript:".
-        scheme, colon, _ = pattern.partition("{")[0].partition(":")
-        if not colon or scheme.lower() not in SCHEMES or any(c.isspace() for c in pattern):
-            raise ConfigurationError(
-                f"{EDITOR_VAR}={self.pattern!r}: the link must start with one of the schemes "
-                f"{', '.join(sorted(SCHEMES))} (and hold no blanks)"
-            )
-        object.__setattr__(self, "pattern", pattern)
-        longest_first = sorted(self.path_map, key=lambda pair: len(pair[0]), reverse=True)
+        pairs = tuple(tuple(pair) for pair in pairs)
+        longest_first = sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
         object.__setattr__(self, "path_map", tuple(longest_first))
 
     def local_path(self, path: str) -> str:
@@ -79,6 +73,42 @@ class Editor:
         if not path or path.startswith("<"):
             return None
         return self.pattern.format(path=quote(self.local_path(path), safe="/:\\"), line=line)
+
+
+def _is_pair(pair: object) -> bool:
+    return (
+        isinstance(pair, tuple | list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+    )
+
+
+def check_pattern(value: object, setting: str = EDITOR_VAR) -> str:
+    """The URL pattern a preset name or a pattern stands for; a ``ConfigurationError`` if unsafe."""
+    if not isinstance(value, str):
+        raise ConfigurationError(
+            f"{setting}={value!r}: expected a preset name or a URL pattern, not a "
+            f"{type(value).__name__}"
+        )
+    pattern = PRESETS.get(value.strip().lower(), value.strip())
+    if "{path}" not in pattern:
+        raise ConfigurationError(
+            f"{setting}={value!r}: give a preset ({', '.join(PRESETS)}) "
+            "or a URL pattern holding {path} (and {line})"
+        )
+    try:
+        pattern.format(path="/x", line=1)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigurationError(
+            f"{setting}={value!r}: only {{path}} and {{line}} may appear in braces"
+        ) from exc
+    # The scheme must be written out before any placeholder, exactly: browsers drop tabs
+    # and newlines inside a URL, so "java\tscript:" would still be "javascript:".
+    scheme, colon, _ = pattern.partition("{")[0].partition(":")
+    if not colon or scheme.lower() not in SCHEMES or any(c.isspace() for c in pattern):
+        raise ConfigurationError(
+            f"{setting}={value!r}: the link must start with one of the schemes "
+            f"{', '.join(sorted(SCHEMES))} (and hold no blanks)"
+        )
+    return pattern
 
 
 def parse_path_map(text: str) -> tuple[tuple[str, str], ...]:
@@ -104,4 +134,4 @@ def editor_from_env(environ: Mapping[str, str] | None = None) -> Editor | None:
     path_map = parse_path_map(env.get(PATH_MAP_VAR, ""))
     if not pattern:
         return None
-    return Editor(pattern, path_map)
+    return Editor(check_pattern(pattern, EDITOR_VAR), path_map)

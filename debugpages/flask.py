@@ -10,44 +10,83 @@ the exceptions they are registered for.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from flask import Flask, Response, request
 from flask.typing import ErrorHandlerCallable as ErrorHandler
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from .config import Folder, flag
+from .editor import Editor
+from .policy import Policy
 from .respond import is_passthrough
-from .switch import ConfigurationError, Mode
+from .switch import ConfigurationError, DebugFlag, Mode, resolve_mode
 from .wsgi import ErrorPages
 
 EXTENSION = "debugpages"
+DEBUG_FLAG = "Flask's app.debug"
 
 
 def init_app(
     app: Flask,
     mode: Mode | str | None = None,
-    template_dirs: Sequence[str | os.PathLike[str]] = (),
+    template_dirs: Folder | Iterable[Folder] = (),
     *,
-    follow_debug: bool = False,
+    follow_debug: bool = True,
     http_errors: bool = True,
+    policy: Policy | None = None,
+    editor: Editor | str | None = None,
+    sensitive: str | Iterable[str] = (),
+    allow: Iterable[str] | str | None = None,
 ) -> ErrorPages:
     """Send debugpages' page for the exceptions ``app`` has no error handler for.
 
-    ``mode`` beats ``DEBUGPAGES``, which beats the default: ``off``, or with
-    ``follow_debug``, ``on`` when ``app.debug`` is true at this call. With
-    ``http_errors``, an ``abort(404)`` that the app has no handler for gets
-    debugpages' page for its status too (HTML, text or JSON by ``Accept``).
-    Returns the ``ErrorPages`` now in ``app.wsgi_app``.
+    ``mode`` beats ``DEBUGPAGES``, which beats Flask's debug flag: ``on`` when
+    ``app.debug`` is true (``flask run --debug``, ``FLASK_DEBUG=1``), else ``off``;
+    ``follow_debug=False`` makes that default ``off`` whatever the flag. The flag is read
+    now and again at the first request (``app.run(debug=True)`` sets it later). With
+    ``http_errors``, an ``abort(404)`` that the app has no handler for gets debugpages'
+    page for its status too (HTML, text or JSON by ``Accept``). The other arguments are
+    ``ErrorPages``' own. Returns the ``ErrorPages`` now in ``app.wsgi_app``.
     """
+    if not isinstance(app, Flask):
+        raise ConfigurationError(
+            f"app={app!r}: expected a Flask application, not a {type(app).__name__}"
+        )
     if EXTENSION in app.extensions:
         raise ConfigurationError(f"debugpages.flask.init_app was already called for {app!r}")
-    default = Mode.ON if follow_debug and app.debug else Mode.OFF
-    pages = ErrorPages(app.wsgi_app, mode, template_dirs=template_dirs, default=default)
+    follow = flag(follow_debug, "follow_debug")
+    http_errors = flag(http_errors, "http_errors")
+    inner = app.wsgi_app
+
+    def wrap(debug: bool) -> ErrorPages:
+        return ErrorPages(
+            inner,
+            mode,
+            template_dirs=template_dirs,
+            policy=policy,
+            editor=editor,
+            sensitive=sensitive,
+            allow=allow,
+            debug_flag=DebugFlag(DEBUG_FLAG, debug, follow),
+        )
+
+    debug = app.debug
+    pages = wrap(debug)
     app.config["PROPAGATE_EXCEPTIONS"] = True
     app.wsgi_app = pages  # type: ignore[method-assign]
     app.extensions[EXTENSION] = pages
+    if resolve_mode(mode)[1] == "default":  # the debug flag decides: read it again, once
+
+        def first_request() -> None:
+            app.before_request_funcs[None] = [
+                f for f in app.before_request_funcs[None] if f is not first_request
+            ]  # a new list: Flask may be iterating over the old one
+            if app.debug != debug:
+                pages.engine = wrap(app.debug).engine
+
+        app.before_request_funcs.setdefault(None, []).insert(0, first_request)
     if http_errors and HTTPException not in app.error_handler_spec[None][None]:
 
         def http_error_page(exc: HTTPException) -> ResponseReturnValue | HTTPException:

@@ -31,6 +31,7 @@ from urllib.parse import quote, quote_plus
 
 from werkzeug.datastructures import Headers, MultiDict
 
+from .config import limits
 from .memo import Memo
 from .model import SourceLine, Variable
 from .names import is_secret_name
@@ -184,6 +185,7 @@ class Policy:
     _verdicts: dict[str, bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        limits(self)  # no negative or zero sizes, no string where a tuple belongs
         for pattern in self.sensitive:
             _check_pattern(pattern, "Policy.sensitive")
         joined = "|".join(f"(?:{pattern})" for pattern in self.sensitive)

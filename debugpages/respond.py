@@ -13,7 +13,6 @@ import codecs
 import dataclasses
 import functools
 import logging
-import os
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,10 +23,11 @@ from typing import Any
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
 
+from . import config
 from .access import ALLOW_VAR, client_allowed, resolve_allow
 from .capture import capture, collect_secrets, shrink, versions
 from .choose import HTML, TEXT, Format, choose_format, template_names
-from .editor import Editor, editor_from_env
+from .editor import Editor
 from .logs import (
     current_secrets,
     handler_failed,
@@ -41,7 +41,7 @@ from .mod_python import SERVER_RETURN, outcome
 from .model import ErrorReport, Page
 from .policy import Policy, Secrets, cut_middle, one_line, sensitive_from_environment
 from .render import Renderer, minimal_page
-from .switch import Mode, resolve_mode
+from .switch import DebugFlag, Mode, announcement, resolve_mode
 from .tracing import current_trace_id, load_tracing
 
 log = logging.getLogger("debugpages")
@@ -139,10 +139,13 @@ def prepare(mode: Mode) -> None:
         versions()  # the traceback page's header: package metadata, read once
 
 
-def announce(mode: Mode, source: str) -> None:
-    """Log the chosen mode once, with where it came from: INFO for off, WARNING for the rest."""
-    level = logging.INFO if mode is Mode.OFF else logging.WARNING
-    log.log(level, "debugpages: mode %s (from %s)", mode.value, source)
+def announce(mode: Mode, source: str, flag: DebugFlag | None = None) -> None:
+    """Log the chosen mode once, with where it came from: INFO for off, WARNING for the rest.
+
+    ``off`` against a framework's debug flag that is on is a WARNING too.
+    """
+    warn, line = announcement(mode, source, flag)
+    log.log(logging.WARNING if warn else logging.INFO, "%s", line)
 
 
 class Engine:
@@ -151,20 +154,22 @@ class Engine:
     def __init__(
         self,
         mode: Mode,
-        template_dirs: Sequence[str | os.PathLike[str]] = (),
+        template_dirs: config.Folder | Iterable[config.Folder] = (),
         policy: Policy | None = None,
-        editor: Editor | None = None,
+        editor: Editor | str | None = None,
         *,
         sensitive: Iterable[str] = (),
         allow: Iterable[str] | str | None = None,
     ) -> None:
         self.mode = mode
-        extra = (*sensitive, *sensitive_from_environment())
+        extra = (*config.patterns(sensitive), *sensitive_from_environment())
+        policy = config.of_type(policy, Policy, "policy", "a debugpages.Policy")
         self.policy = (policy or Policy()).with_sensitive(*extra)
-        self.editor = editor if editor is not None else editor_from_env()
+        self.editor = config.editor(editor)
         self.allow = resolve_allow(allow)
         """Client networks that may see tracebacks (``DEBUGPAGES_ALLOW``); ``None``: all."""
-        self.renderer = Renderer(template_dirs, auto_reload=mode is not Mode.OFF)
+        folders = config.folders(template_dirs)
+        self.renderer = Renderer(folders, auto_reload=mode is not Mode.OFF)
         prepare(mode)
 
     @classmethod
@@ -173,16 +178,22 @@ class Engine:
         mode: Mode | str | None,
         *,
         default: Mode = Mode.OFF,
-        template_dirs: Sequence[str | os.PathLike[str]] = (),
+        template_dirs: config.Folder | Iterable[config.Folder] = (),
         policy: Policy | None = None,
-        editor: Editor | None = None,
+        editor: Editor | str | None = None,
         sensitive: Iterable[str] = (),
         allow: Iterable[str] | str | None = None,
+        flag: DebugFlag | None = None,
     ) -> Engine:
-        """The engine for the mode the switch picks (argument, ``DEBUGPAGES``, default)."""
-        chosen, source = resolve_mode(mode, default=default)
-        announce(chosen, source)
-        return cls(chosen, template_dirs, policy, editor, sensitive=sensitive, allow=allow)
+        """The engine for the mode the switch picks (argument, ``DEBUGPAGES``, flag, default).
+
+        Every argument is checked before the mode is announced.
+        """
+        default = config.default_mode(default)
+        chosen, source = resolve_mode(mode, default=default, flag=flag)
+        engine = cls(chosen, template_dirs, policy, editor, sensitive=sensitive, allow=allow)
+        announce(chosen, source, flag)
+        return engine
 
     def reply(self, exc: Exception, environ: Mapping[str, Any]) -> Reply:
         """The page for ``exc``, logged under the reference the page shows."""

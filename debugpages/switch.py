@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 ENV_VAR = "DEBUGPAGES"
 
@@ -55,13 +56,34 @@ def parse_mode(value: str, *, setting: str = ENV_VAR) -> Mode:
     return mode
 
 
+@dataclass(frozen=True, slots=True)
+class DebugFlag:
+    """A framework's own debug flag (Flask's ``app.debug``, Django's ``DEBUG``).
+
+    With ``follow``, it picks the mode when neither an argument nor ``DEBUGPAGES`` does:
+    ``on`` when it is true, ``off`` when it is false. Followed or not, a mode that
+    contradicts it is announced at WARNING.
+    """
+
+    name: str
+    value: bool
+    follow: bool = True
+    opt_out: str = "follow_debug=False"
+    """How the user stops following it, for the announcement."""
+
+    def contradicts(self, mode: Mode) -> bool:
+        """Whether ``mode`` shows tracebacks where the flag says no, or hides them where yes."""
+        return (mode is not Mode.OFF) != self.value
+
+
 def resolve_mode(
     argument: Mode | str | None = None,
     *,
     environ: Mapping[str, str] | None = None,
     default: Mode = Mode.OFF,
+    flag: DebugFlag | None = None,
 ) -> tuple[Mode, str]:
-    """Return the mode and where it came from: ``argument``, ``DEBUGPAGES`` or ``default``."""
+    """The mode and where it came from: ``argument``, ``DEBUGPAGES``, the flag or ``default``."""
     if argument is not None:
         if isinstance(argument, Mode):
             return argument, "argument"
@@ -73,4 +95,21 @@ def resolve_mode(
     value = (os.environ if environ is None else environ).get(ENV_VAR, "")
     if value.strip():
         return parse_mode(value), ENV_VAR
+    if flag is not None and flag.follow:
+        return (Mode.ON if flag.value else Mode.OFF), flag.name
     return default, "default"
+
+
+def announcement(mode: Mode, source: str, flag: DebugFlag | None = None) -> tuple[bool, str]:
+    """Whether the chosen mode deserves a WARNING, and the line that says it.
+
+    Any mode but ``off`` does, and so does a mode that contradicts the framework's
+    own debug flag: the line says which setting won.
+    """
+    line = f"debugpages: mode {mode.value} (from {source})"
+    warn = mode is not Mode.OFF
+    if flag is not None and flag.contradicts(mode):
+        winner = f"{source} ({flag.opt_out})" if source == "default" else source
+        line += f", although {flag.name} is {flag.value}: {winner} wins"
+        warn = True
+    return warn, line

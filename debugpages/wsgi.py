@@ -10,16 +10,16 @@ the server to end the connection.
 from __future__ import annotations
 
 import logging
-import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from .config import Folder, application, flag
 from .editor import Editor
 from .logs import report_log
 from .policy import Policy
 from .respond import Engine, is_passthrough, new_reference
-from .switch import Mode
+from .switch import DebugFlag, Mode
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -93,7 +93,9 @@ class ErrorPages:
     may see tracebacks (else ``DEBUGPAGES_ALLOW``; unset: all). With
     ``fill_empty_errors``, a response the application sends itself with a status of
     400 or more and an empty body gets the canonical page for its status, as Apache's
-    ``ErrorDocument`` did; a response with a body is never touched.
+    ``ErrorDocument`` did; a response with a body is never touched. ``debug_flag`` is a
+    framework's own debug flag, for its adapter (``debugpages.flask``): with no ``mode``
+    and no ``DEBUGPAGES`` it picks the mode, and a mode against it is logged at WARNING.
     """
 
     def __init__(
@@ -101,16 +103,17 @@ class ErrorPages:
         app: WSGIApplication,
         mode: Mode | str | None = None,
         *,
-        template_dirs: Sequence[str | os.PathLike[str]] = (),
+        template_dirs: Folder | Iterable[Folder] = (),
         policy: Policy | None = None,
-        editor: Editor | None = None,
+        editor: Editor | str | None = None,
         default: Mode = Mode.OFF,
         fill_empty_errors: bool = False,
         sensitive: Iterable[str] = (),
         allow: Iterable[str] | str | None = None,
+        debug_flag: DebugFlag | None = None,
     ) -> None:
-        self.app = app
-        self.fill_empty_errors = fill_empty_errors
+        self.app = application(app)
+        self.fill_empty_errors = flag(fill_empty_errors, "fill_empty_errors")
         self.engine = Engine.switched(
             mode,
             default=default,
@@ -119,6 +122,7 @@ class ErrorPages:
             editor=editor,
             sensitive=sensitive,
             allow=allow,
+            flag=debug_flag,
         )
 
     @property

@@ -135,23 +135,72 @@ def test_mode_setting_beats_the_environment_variable(monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize(
     ("debug", "follow", "env", "expected"),
     [
-        (True, False, None, Mode.OFF),  # DEBUG alone changes nothing
+        (True, None, None, Mode.ON),  # DEBUG is followed by default
+        (False, None, None, Mode.OFF),
         (True, True, None, Mode.ON),
         (False, True, None, Mode.OFF),
-        (True, True, "off", Mode.OFF),  # the variable still wins over DEBUG
+        (True, False, None, Mode.OFF),  # "FOLLOW_DEBUG": False opts out
+        (True, None, "off", Mode.OFF),  # the variable still wins over DEBUG
+        (False, None, "on", Mode.ON),
     ],
 )
-def test_debug_counts_only_with_follow_debug(
-    debug: bool, follow: bool, env: str | None, expected: Mode, monkeypatch: pytest.MonkeyPatch
+def test_debug_picks_the_mode_unless_follow_debug_is_false(
+    debug: bool,
+    follow: bool | None,
+    env: str | None,
+    expected: Mode,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if env is not None:
         monkeypatch.setenv("DEBUGPAGES", env)
-    pages = middleware(DEBUG=debug, DEBUGPAGES={"FOLLOW_DEBUG": follow})
+    config = {} if follow is None else {"FOLLOW_DEBUG": follow}
+    pages = middleware(DEBUG=debug, DEBUGPAGES=config)
     assert pages.engine.mode is expected
 
 
+@pytest.mark.parametrize(
+    ("debug", "config", "env", "level", "line"),
+    [
+        (True, {}, None, logging.WARNING, "mode on (from settings.DEBUG)"),
+        (False, {}, None, logging.INFO, "mode off (from settings.DEBUG)"),
+        (
+            True, {}, "off", logging.WARNING,
+            "mode off (from DEBUGPAGES), although settings.DEBUG is True: DEBUGPAGES wins",
+        ),
+        (
+            True, {"FOLLOW_DEBUG": False}, None, logging.WARNING,
+            'mode off (from default), although settings.DEBUG is True: default ("FOLLOW_DEBUG": '
+            "False) wins",
+        ),
+        (
+            True, {"MODE": "off"}, None, logging.WARNING,
+            "mode off (from settings.DEBUGPAGES['MODE']), although settings.DEBUG is True: "
+            "settings.DEBUGPAGES['MODE'] wins",
+        ),
+        (
+            False, {}, "on", logging.WARNING,
+            "mode on (from DEBUGPAGES), although settings.DEBUG is False: DEBUGPAGES wins",
+        ),
+    ],
+)  # fmt: skip
+def test_the_mode_is_announced_with_its_source_and_any_contradiction_with_debug(
+    debug: bool,
+    config: dict[str, Any],
+    env: str | None,
+    level: int,
+    line: str,
+    monkeypatch: pytest.MonkeyPatch,
+    records: Records,
+) -> None:
+    if env is not None:
+        monkeypatch.setenv("DEBUGPAGES", env)
+    middleware(DEBUG=debug, DEBUGPAGES=config)
+    [record] = records()
+    assert (record.levelno, record.getMessage()) == (level, f"debugpages: {line}")
+
+
 def test_with_debug_true_and_mode_off_the_production_page_is_sent() -> None:
-    with override_settings(DEBUG=True, DEBUGPAGES={}):
+    with override_settings(DEBUG=True, DEBUGPAGES={"MODE": "off"}):
         response = Client(raise_request_exception=False).get("/fail", headers=TEXT)
     assert response.status_code == 500
     assert "two euros" not in response.content.decode()  # neither ours nor Django's traceback
@@ -162,7 +211,7 @@ def test_with_debug_true_and_mode_off_the_production_page_is_sent() -> None:
     [
         ({"MODE": "verbose"}, r"DEBUGPAGES\['MODE'\]='verbose'"),
         ({"mode": "on"}, "unknown keys"),
-        ("on", "must be a dict"),
+        ("on", "expected a dict"),
     ],
 )
 def test_a_wrong_setting_stops_the_start(config: Any, message: str) -> None:

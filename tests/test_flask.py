@@ -14,6 +14,7 @@ from flask import Flask, Response, got_request_exception, stream_with_context
 import debugpages.flask
 from debugpages import ConfigurationError, ErrorPages, Mode
 
+from . import apps
 from .conftest import fetch
 from .flask_site import create_app
 from .frameworks import (
@@ -192,23 +193,58 @@ def test_init_app_returns_the_middleware_and_refuses_a_second_call(
 
 
 @pytest.mark.parametrize(
-    ("debug", "env", "expected"),
-    [(True, None, Mode.ON), (False, None, Mode.OFF), (True, "off", Mode.OFF)],
+    ("debug", "follow", "env", "expected"),
+    [
+        (True, True, None, Mode.ON),
+        (False, True, None, Mode.OFF),
+        (True, True, "off", Mode.OFF),
+        (False, True, "on", Mode.ON),
+        (True, False, None, Mode.OFF),
+    ],
 )
-def test_follow_debug_turns_tracebacks_on_in_flask_debug_mode(
-    debug: bool, env: str | None, expected: Mode, monkeypatch: pytest.MonkeyPatch
+def test_flask_debug_mode_picks_the_mode_unless_follow_debug_is_false(
+    debug: bool, follow: bool, env: str | None, expected: Mode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if env is not None:
         monkeypatch.setenv("DEBUGPAGES", env)
     app = Flask(__name__)
     app.debug = debug
-    assert debugpages.flask.init_app(app, follow_debug=True).mode is expected
+    assert debugpages.flask.init_app(app, follow_debug=follow).mode is expected
 
 
-def test_without_follow_debug_flask_debug_mode_changes_nothing() -> None:
+def test_debug_turned_on_after_init_app_counts_from_the_first_request(records: Records) -> None:
+    app = Flask(__name__)
+
+    @app.get("/fail")
+    def fail() -> str:
+        return str(apps.price_of("tea"))
+
+    pages = debugpages.flask.init_app(app)
+    assert pages.mode is Mode.OFF
+    app.debug = True  # as app.run(debug=True) does, after init_app
+    response = app.test_client().get("/fail", headers=TEXT)
+    assert response.status_code == 500
+    assert "could not convert string to float: 'two euros'" in response.text
+    assert pages.mode is Mode.ON
+    announced = [r.getMessage() for r in records() if r.levelno == logging.WARNING]
+    assert announced == ["debugpages: mode on (from Flask's app.debug)"]
+    app.debug = False  # read once: later changes change nothing
+    assert "two euros" in app.test_client().get("/fail", headers=TEXT).text
+
+
+def test_a_mode_against_flask_debug_is_a_warning_naming_the_winner(
+    monkeypatch: pytest.MonkeyPatch, records: Records
+) -> None:
+    monkeypatch.setenv("DEBUGPAGES", "off")
     app = Flask(__name__)
     app.debug = True
-    assert debugpages.flask.init_app(app).mode is Mode.OFF
+    debugpages.flask.init_app(app)
+    [record] = records()
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == (
+        "debugpages: mode off (from DEBUGPAGES), although Flask's app.debug is True: "
+        "DEBUGPAGES wins"
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)

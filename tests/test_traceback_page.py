@@ -759,10 +759,12 @@ def test_editor_links_come_from_the_environment(monkeypatch: pytest.MonkeyPatch)
 def test_editor_patterns_other_than_http_and_the_presets_schemes_are_refused(
     pattern: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with pytest.raises(ConfigurationError, match="DEBUGPAGES_EDITOR"):
+    with pytest.raises(ConfigurationError, match=r"^Editor="):
         Editor(pattern)
+    with pytest.raises(ConfigurationError, match=r"^editor="):
+        ErrorPages(apps.plain, mode="on", editor=pattern)
     monkeypatch.setenv("DEBUGPAGES_EDITOR", pattern)
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match=r"^DEBUGPAGES_EDITOR="):
         ErrorPages(apps.plain, mode="on")
 
 
