@@ -135,6 +135,15 @@ def load_app(target: str) -> WSGIApplication:
     return obj  # type: ignore[no-any-return]
 
 
+def wrapped_pages(app: object) -> ErrorPages | None:
+    """The ``ErrorPages`` an application already holds: itself, or a Flask app's."""
+    if isinstance(app, ErrorPages):
+        return app
+    extensions = getattr(app, "extensions", None)
+    found = extensions.get("debugpages") if isinstance(extensions, dict) else None
+    return found if isinstance(found, ErrorPages) else None
+
+
 def is_loopback(host: str) -> bool:
     """Whether only this machine can reach ``host``."""
     if host == "localhost":
@@ -165,6 +174,16 @@ def _serve(args: argparse.Namespace) -> int:
             f"{mode.value} (from {source}); Ctrl-C stops it",
             flush=True,
         )
+        inner = wrapped_pages(app)
+        if inner is not None and inner.mode is not mode:
+            print(
+                f"debugpages serve: warning: {args.target} already wraps itself in debugpages, "
+                f"in mode {inner.mode.value}: its pages answer first, so failures get mode "
+                f"{inner.mode.value}'s page, not {mode.value}'s; choose the mode where the app "
+                f"sets up debugpages (mode=, DEBUGPAGES)",
+                file=sys.stderr,
+                flush=True,
+            )
         if mode is not Mode.OFF and not is_loopback(args.host):
             print(
                 f"debugpages: warning: mode {mode.value} shows tracebacks, locals and request "

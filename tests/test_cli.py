@@ -111,6 +111,43 @@ def test_serve_shows_tracebacks_by_default_and_stops_cleanly_on_ctrl_c(server: A
     assert output.rstrip().endswith("debugpages: stopped")
 
 
+FLASK_SHOP = """
+from flask import Flask
+
+import debugpages.flask
+
+app = Flask(__name__)
+
+
+@app.get("/")
+def fail():
+    raise ValueError("two euros")
+
+
+debugpages.flask.init_app(app{options})
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "warned"), [("", True), (", mode='on'", False), (", mode='legacy-200'", True)]
+)
+def test_serve_warns_when_the_app_already_wraps_itself_in_another_mode(
+    options: str, warned: bool, server: Any, project: Path
+) -> None:
+    (project / "flaskshop.py").write_text(FLASK_SHOP.format(options=options))
+    running = server("flaskshop:app")
+    page = running.get()
+    output = running.stop()
+    inner = "legacy-200" if "legacy" in options else "off" if not options else "on"
+    warning = (
+        f"debugpages serve: warning: flaskshop:app already wraps itself in debugpages, in "
+        f"mode {inner}: its pages answer first, so failures get mode {inner}'s page, not on's; "
+        "choose the mode where the app sets up debugpages (mode=, DEBUGPAGES)"
+    )
+    assert (warning in output) is warned, output
+    assert ("two euros" in page.text) is (inner != "off")  # the inner mode answered
+
+
 @pytest.mark.parametrize(
     ("args", "env", "status", "shown"),
     [

@@ -272,15 +272,34 @@ def test_gunicorn_sends_the_page_of_the_mode(mode: str, tmp_path: Path) -> None:
     assert reference in fetched.text
 
 
-@pytest.mark.parametrize("mode", ["off", "on"])
+@pytest.mark.parametrize(
+    ("mode", "announced"),
+    [
+        (None, "debugpages: mode on (from Flask's app.debug)"),
+        ("on", "debugpages: mode on (from DEBUGPAGES)"),
+        ("off", "debugpages: mode off (from DEBUGPAGES), although Flask's app.debug is True: "
+         "DEBUGPAGES wins"),
+    ],
+)  # fmt: skip
 def test_flask_run_debug_shows_debugpages_not_the_werkzeug_debugger(
-    mode: str, tmp_path: Path
+    mode: str | None, announced: str, tmp_path: Path
 ) -> None:
     argv = ["flask", "--app", "tests.flask_site:app", "run", "--debug", "--no-reload"]
     argv += ["-h", "127.0.0.1", "-p", "{port}"]
-    with running(argv, tmp_path / "flask.log", {"DEBUGPAGES": mode}) as server:
+    env = {} if mode is None else {"DEBUGPAGES": mode}
+    with running(argv, tmp_path / "flask.log", env) as server:
         fetched = fetch(server.base, "/fail", {"Accept": "text/html"})
+        output = server.output()
     assert fetched.status == 500
     assert "Werkzeug Debugger" not in fetched.text
     assert "__debugger__" not in fetched.text
-    assert ("two euros" in fetched.text) is (mode == "on")
+    assert ("two euros" in fetched.text) is (mode != "off")
+    assert announced in output.splitlines(), output  # a WARNING: seen with no logging set up
+
+
+def test_flask_run_without_debug_sends_the_production_page(tmp_path: Path) -> None:
+    argv = ["flask", "--app", "tests.flask_site:app", "run", "-h", "127.0.0.1", "-p", "{port}"]
+    with running(argv, tmp_path / "flask.log", {"FLASK_DEBUG": "0"}) as server:
+        fetched = fetch(server.base, "/fail", TEXT)
+    assert fetched.status == 500
+    assert "two euros" not in fetched.text
