@@ -42,9 +42,20 @@ class Child:
         self.output = ""
 
     def readline(self) -> str:
-        """One line of the output pipe (the test's own timeout bounds the wait)."""
+        """One line of the output pipe (the test's own timeout bounds the wait).
+
+        Read a byte at a time from the pipe itself: ``communicate`` in ``stop`` reads the
+        pipe, not the file object's buffer, so what a buffered ``readline`` had read past
+        the line would be lost from the output.
+        """
         assert self.process.stdout is not None
-        return self.process.stdout.readline()
+        line = bytearray()
+        while not line.endswith(b"\n"):
+            byte = os.read(self.process.stdout.fileno(), 1)
+            if not byte:
+                break
+            line += byte
+        return line.decode("utf-8", "replace")
 
     def stop(self, how: signal.Signals = signal.SIGINT, wait: float = WAIT) -> str:
         """Send ``how`` to the group; kill the group after ``wait`` seconds; return the output.
