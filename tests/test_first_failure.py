@@ -182,7 +182,7 @@ def test_a_changed_built_in_template_is_never_served_from_the_cache(tmp_path: Pa
 
 SHOW = "import sys; print(' '.join(sorted(sys.modules)))"
 IMPORTED = "import debugpages; " + SHOW
-BUILT = "from debugpages import ErrorPages; ErrorPages(None, mode='on'); " + SHOW
+BUILT = "from debugpages import ErrorPages; ErrorPages(print, mode='on'); " + SHOW
 
 
 def test_import_debugpages_leaves_out_frameworks_integrations_and_jinja() -> None:
