@@ -20,6 +20,7 @@ from types import CodeType, TracebackType
 from typing import Any
 
 from .capture import below_hidden, collect_secrets
+from .logsetup import install
 from .memo import Memo
 from .policy import NO_MASKER, Masker, Policy, Secrets, one_line, safe_text
 from .switch import Mode
@@ -199,6 +200,14 @@ class _MaskTracebacks(logging.Filter):
 
 
 log.addFilter(_MaskTracebacks())
+
+
+def _current_reference() -> str | None:
+    failure = _current.get()
+    return failure.reference if failure is not None else None
+
+
+install(log, _current_reference)  # every record's fields, and the server's log by default
 
 
 def request_line(environ: Mapping[str, Any], masker: Masker = NO_MASKER) -> tuple[str, str]:

@@ -37,6 +37,7 @@ from .logs import (
     request_line,
     traceback_text,
 )
+from .logsetup import follow_server_level
 from .mod_python import SERVER_RETURN, outcome
 from .model import ErrorReport, Page
 from .policy import Policy, Secrets, cut_middle, one_line, sensitive_from_environment
@@ -144,6 +145,7 @@ def announce(mode: Mode, source: str, flag: DebugFlag | None = None) -> None:
 
     ``off`` against a framework's debug flag that is on is a WARNING too.
     """
+    follow_server_level(log)  # start-up: under gunicorn or uvicorn, log at the server's level
     warn, line = announcement(mode, source, flag)
     log.log(logging.WARNING if warn else logging.INFO, "%s", line)
 

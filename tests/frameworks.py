@@ -47,8 +47,10 @@ def assert_page_of_mode(mode: str, status: int, reason: str, body: str) -> None:
 
 
 def logged_references(output: str) -> list[str]:
-    """The references of the ERROR lines debugpages wrote to the server's output."""
-    return re.findall(r"^\w+ on GET \S+ \(reference ([\w-]+)\)$", output, re.MULTILINE)
+    """The references of the ERROR lines debugpages wrote to the server's output (bare, or
+    in gunicorn's error log format: ``[time] [pid] [ERROR] ValueError on GET ...``)."""
+    line = r"^(?:\[[^]]+\] \[\d+\] \[ERROR\] )?[A-Za-z_]\w* on GET \S+ \(reference ([\w-]+)\)$"
+    return re.findall(line, output, re.MULTILINE)
 
 
 @dataclass
@@ -68,13 +70,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(argv: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+def running(
+    argv: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> Iterator[Server]:
     """Start ``python -m argv...`` (``{port}`` filled in) and wait until it accepts connections."""
     port = free_port()
     command = [sys.executable, "-m", *(part.format(port=port) for part in argv)]
     environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with log.open("wb") as sink:
-        child = Child(command, cwd=ROOT, env=environment, log=sink)
+        child = Child(command, cwd=cwd, env=environment, log=sink)
     try:
         _wait_for(port, child.process, log)
         yield Server(f"http://127.0.0.1:{port}", log)

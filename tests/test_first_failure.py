@@ -48,7 +48,7 @@ SCRIPT = textwrap.dedent(
 
     class Keep(logging.Handler):
         def emit(self, record):
-            if hasattr(record, "reference"):
+            if getattr(record, "reference", "-") != "-":
                 references.append(record.reference)
 
     logger = logging.getLogger("debugpages")
