@@ -6,7 +6,8 @@ on one of debugpages' records. And where nothing was set up to take the records 
 handler on the way to the root logger), they go to the error log of the server that
 runs the application (gunicorn, uvicorn, hypercorn), at its level and in its format,
 instead of logging's last resort (warnings only, with no time and no level); elsewhere,
-to that last resort, as before. Any handler set up on the way makes this one stand aside.
+or when a logger on the way stops propagation, to that last resort, as before. Any
+handler set up on the way makes this one stand aside.
 """
 
 from __future__ import annotations
@@ -34,14 +35,15 @@ class _Fields(logging.Filter):
         return True
 
 
-def _configured(logger: logging.Logger, own: logging.Handler) -> bool:
-    """Whether a handler other than ``own`` takes the logger's records."""
+def _configured(logger: logging.Logger, own: logging.Handler) -> bool | None:
+    """Whether a handler other than ``own`` takes the logger's records: ``None`` when none
+    does because a logger on the way stops propagation (logging's last resort then)."""
     current: logging.Logger | None = logger
     while current is not None:
         if any(handler is not own for handler in current.handlers):
             return True
         if not current.propagate:
-            return False
+            return None
         current = current.parent
     return False
 
@@ -63,9 +65,10 @@ class _ServerLog(logging.Handler):
         self.logger = logger
 
     def handle(self, record: logging.LogRecord) -> bool:
-        if _configured(self.logger, self):
+        configured = _configured(self.logger, self)
+        if configured:
             return False
-        server = server_logger()
+        server = server_logger() if configured is False else None
         if server is not None:
             server.callHandlers(record)  # its handlers and its parents', as its own records
         elif logging.lastResort is not None and record.levelno >= logging.lastResort.level:
@@ -90,5 +93,5 @@ def follow_server_level(logger: logging.Logger) -> None:
     """
     own = next((h for h in logger.handlers if isinstance(h, _ServerLog)), None)
     server = server_logger()
-    if logger.level == logging.NOTSET and own and server and not _configured(logger, own):
+    if logger.level == logging.NOTSET and own and server and _configured(logger, own) is False:
         logger.setLevel(server.getEffectiveLevel())
