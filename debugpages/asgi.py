@@ -24,9 +24,8 @@ from werkzeug.exceptions import HTTPException
 
 from .config import Folder, application
 from .editor import Editor
-from .logs import report_log
 from .policy import Policy
-from .respond import Engine, is_passthrough, new_reference
+from .respond import Engine, is_passthrough
 from .switch import ConfigurationError, Mode
 
 Scope = MutableMapping[str, Any]
@@ -110,7 +109,7 @@ class ASGIErrorPages:
         except Exception as exc:
             environ = scope_environ(scope)
             if started:
-                report_log(exc, environ, new_reference(), self.mode, 500, _TOO_LATE)
+                self.engine.log_late(exc, environ, _TOO_LATE)
                 raise
             if is_passthrough(exc):
                 await _send_own_response(exc, environ, send)

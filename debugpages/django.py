@@ -56,7 +56,8 @@ class ErrorPagesMiddleware:
         if isinstance(exception, _DJANGO_ANSWERS):
             return None
         signals.got_request_exception.send(sender=None, request=request)  # as Django does
-        reply = self.engine.reply(exception, _environ(request))
+        form = request.POST if "_post" in request.__dict__ else None  # parsed: the body is read
+        reply = self.engine.reply(exception, _environ(request), form)
         response = HttpResponse(reply.body, status=reply.status)
         for name, value in reply.headers:
             response.headers[name] = value

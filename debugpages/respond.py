@@ -25,23 +25,26 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from . import config
 from .access import ALLOW_VAR, client_allowed, resolve_allow
-from .capture import capture, collect_secrets, shrink, versions
+from .capture import Capture, capture
 from .choose import HTML, TEXT, Format, choose_format, template_names
 from .editor import Editor
 from .logs import (
-    current_secrets,
     handler_failed,
     handling,
     log_failure,
+    plain_traceback,
     report_log,
     request_line,
-    traceback_text,
 )
 from .logsetup import follow_server_level
+from .mask import NO_MASKER
 from .mod_python import SERVER_RETURN, outcome
 from .model import ErrorReport, Page
-from .policy import Policy, Secrets, cut_middle, one_line, sensitive_from_environment
+from .policy import Policy, one_line, safe_text, sensitive_from_environment
 from .render import Renderer, minimal_page
+from .report import build_report, shrink, versions
+from .request import RequestFields, read_request
+from .secrets import NO_SECRETS, Secrets, find_secrets, frames_of
 from .switch import DebugFlag, Mode, announcement, resolve_mode
 from .tracing import current_trace_id, load_tracing
 
@@ -57,6 +60,51 @@ class Reply:
     status_line: str
     headers: list[tuple[str, str]]
     body: bytes
+
+
+@dataclass(slots=True)
+class Failure:
+    """One failure read once: every output of it (page, text, log) is made from this."""
+
+    capture: Capture | None
+    request: RequestFields | None
+    secrets: Secrets
+    text: str
+    """The traceback as Python prints it, masked: the log record's ``exc_text``."""
+
+    def release(self) -> None:
+        """Drop the application's exception and frames."""
+        if self.capture is not None:
+            self.capture.release()
+
+
+def read_failure(
+    exc: BaseException,
+    environ: Mapping[str, Any],
+    policy: Policy,
+    form: object = None,
+    *,
+    page: bool = True,
+) -> Failure:
+    """Capture ``exc`` once, read its request, and find every secret of both; ``page``:
+    a traceback page will be made of it (else only the log record)."""
+    try:
+        captured: Capture | None = capture(exc, policy)
+    except Exception:
+        log_failure("debugpages: capturing the exception failed")
+        captured = None
+    request = read_request(environ, form, url=page)
+    try:
+        frames = frames_of(captured.exceptions()) if captured is not None else ()
+        secrets = find_secrets(frames, request, policy)
+    except Exception:
+        log_failure("debugpages: looking for the secrets to mask failed")
+        secrets = NO_SECRETS
+    if captured is not None:
+        text = safe_text(secrets.masker.text(captured.traceback()))
+    else:
+        text = plain_traceback(exc, secrets.masker)
+    return Failure(captured, request, secrets, text)
 
 
 def new_reference() -> str:
@@ -197,8 +245,9 @@ class Engine:
         announce(chosen, source, flag)
         return engine
 
-    def reply(self, exc: Exception, environ: Mapping[str, Any]) -> Reply:
-        """The page for ``exc``, logged under the reference the page shows."""
+    def reply(self, exc: Exception, environ: Mapping[str, Any], form: object = None) -> Reply:
+        """The page for ``exc``, logged under the reference the page shows; ``form``: the
+        request's form as the framework parsed it, when it did."""
         meaning = _meaning(exc)
         code = meaning.status
         if code < 400:  # SERVER_RETURN(OK) and its kind: the response stands, with no body
@@ -211,22 +260,38 @@ class Engine:
             remote = environ.get("REMOTE_ADDR")
             client = one_line(remote)[:64] if isinstance(remote, str) else "(no address)"
             notes.append(f"client {client} is outside {ALLOW_VAR}, so it got the off page")
-        with handling(reference, self.secrets_of(exc, environ) if code >= 500 else None):
-            page = self.page(exc, environ, reference, code, mode)
-            # Logged once the page is captured: the form's secrets are known by then.
-            report_log(exc, environ, reference, mode, code, "; ".join(filter(None, notes)))
-            own = []
-            if meaning.http_error and isinstance(exc, HTTPException):
-                own = _own_headers(exc, environ)
-            return self._send(page, environ, own)
-
-    def secrets_of(self, exc: Exception, environ: Mapping[str, Any]) -> Secrets | None:
-        """The values to mask by value on this page and in its log record."""
+        failure = self.read(exc, environ, form, page=mode is not Mode.OFF) if code >= 500 else None
         try:
-            return collect_secrets(exc, environ, self.policy)
-        except Exception:
-            log_failure("debugpages: collecting the secrets to mask failed")
-            return None
+            with handling(reference):
+                page = self.page(exc, environ, reference, code, mode, failure)
+                note = "; ".join(filter(None, notes))
+                masker = failure.secrets.masker if failure is not None else NO_MASKER
+                text = failure.text if failure is not None else None
+                report_log(exc, environ, reference, mode, code, note, text=text, masker=masker)
+                own = []
+                if meaning.http_error and isinstance(exc, HTTPException):
+                    own = _own_headers(exc, environ)
+                return self._send(page, environ, own)
+        finally:
+            if failure is not None:
+                failure.release()
+
+    def read(
+        self, exc: Exception, environ: Mapping[str, Any], form: object = None, *, page: bool = True
+    ) -> Failure:
+        """The failure read once, with this engine's policy."""
+        return read_failure(exc, environ, self.policy, form, page=page)
+
+    def log_late(self, exc: Exception, environ: Mapping[str, Any], note: str) -> None:
+        """Log a failure whose response had started: no page, the same masked record."""
+        failure = self.read(exc, environ, page=False)
+        try:
+            report_log(
+                exc, environ, new_reference(), self.mode, 500, note,
+                text=failure.text, masker=failure.secrets.masker,
+            )  # fmt: skip
+        finally:
+            failure.release()
 
     def status_reply(
         self, code: int, environ: Mapping[str, Any], headers: Sequence[tuple[str, str]] = ()
@@ -284,6 +349,7 @@ class Engine:
         reference: str,
         code: int,
         mode: Mode | None = None,
+        failure: Failure | None = None,
     ) -> Page:
         """The page model: in ``off``, and for client errors, it holds no detail at all.
 
@@ -295,7 +361,7 @@ class Engine:
         error: ErrorReport | None = None
         if mode is not Mode.OFF and code >= 500:
             try:
-                error = self._report(exc, environ)
+                error = self._report(exc, environ, failure)
             except Exception:
                 log_failure(f"debugpages: capturing failed (reference {reference})")
         text = meaning.description
@@ -320,15 +386,22 @@ class Engine:
             unknown_status=reason(code) is None,
         )
 
-    def _report(self, exc: Exception, environ: Mapping[str, Any]) -> ErrorReport:
-        """What the traceback page shows, with the text the log record prints (made once)."""
-        secrets = current_secrets()
-        if secrets is None:
-            secrets = collect_secrets(exc, environ, self.policy)
-        report = capture(exc, environ, self.policy, self.editor, secrets)
-        text = traceback_text(exc, secrets.masker())  # the masker the capture ended with
-        limit = self.policy.max_page_bytes // 16
-        return dataclasses.replace(report, traceback=cut_middle(text, limit, "traceback"))
+    def _report(
+        self, exc: Exception, environ: Mapping[str, Any], failure: Failure | None
+    ) -> ErrorReport:
+        """What the traceback page shows, from the failure read once."""
+        if failure is None:  # a page made on its own (debugpages check, preview)
+            failure = self.read(exc, environ)
+            try:
+                return self._report(exc, environ, failure)
+            finally:
+                failure.release()
+        if failure.capture is None:
+            raise RuntimeError("the exception could not be captured")
+        return build_report(
+            failure.capture, failure.request, failure.secrets, failure.text, self.policy,
+            self.editor,
+        )  # fmt: skip
 
     def render(self, page: Page, fmt: Format, nonce: str) -> str:
         """The body, in the given format, under the policy's size limit."""

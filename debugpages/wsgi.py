@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Folder, application, flag
 from .editor import Editor
-from .logs import report_log
 from .policy import Policy
-from .respond import Engine, is_passthrough, new_reference
+from .respond import Engine, is_passthrough
 from .switch import DebugFlag, Mode
 
 if TYPE_CHECKING:
@@ -228,9 +227,7 @@ class ErrorPages:
     ) -> Iterable[bytes]:
         """Send the page if the status can still change; else log and re-raise."""
         if progress.body:  # first: not even a redirect can replace a response under way
-            report_log(
-                exc, environ, new_reference(), self.mode, 500, _TOO_LATE, policy=self.engine.policy
-            )
+            self.engine.log_late(exc, environ, _TOO_LATE)
             raise exc
         if is_passthrough(exc):
             return exc.get_response(environ)(environ, start_response)  # type: ignore[attr-defined, no-any-return]

@@ -77,6 +77,12 @@ def suspicious(request: HttpRequest) -> HttpResponse:
     raise SuspiciousOperation("tampered order")
 
 
+def signup(request: HttpRequest) -> HttpResponse:
+    """Reads the form, as a view does, then fails."""
+    email = request.POST["email"]
+    raise ValueError(f"no account for {email}")
+
+
 def not_found_page(request: HttpRequest, exception: Exception) -> HttpResponse:
     return HttpResponse("the project's own 404 page", status=404)
 
@@ -91,6 +97,7 @@ urlpatterns = [
     path("forbidden", forbidden),
     path("bad", bad),
     path("suspicious", suspicious),
+    path("signup", signup),
 ]
 
 

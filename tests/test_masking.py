@@ -6,18 +6,28 @@ where the containers (``app.config``, ``request.POST``, a parsed form) come from
 
 from __future__ import annotations
 
+import base64
+import collections
+import dataclasses
 import html
 import json
 import logging
+import os
+import types
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask, render_template, request
+from werkzeug.test import Client
 
 import debugpages.flask
-from debugpages.policy import MASK
+from debugpages import ErrorPages
+from debugpages.mask import MASK
+
+from . import apps
 
 HTML = {"Accept": "text/html"}
 JSON = {"Accept": "application/json"}
@@ -120,6 +130,7 @@ def test_a_template_name_is_never_masked(tmp_path: Path, headers: Any, log: Line
     assert 'templates/profile.html", line 2' in body or headers is not TEXT
     assert "profile.html" in body.replace('render_template("profile.html"', "")
     assert 'render_template("profile.html"' in log.text
+    assert "flask-Signing-Key-0001" not in body + log.text  # app.config, in every frame
 
 
 def test_the_production_log_keeps_the_template_name(tmp_path: Path, log: Lines) -> None:
@@ -135,3 +146,208 @@ def test_ordinary_names_keep_their_values(tmp_path: Path, headers: Any) -> None:
     for value in ("Terry Pratchett", "north-north-west", "capuchin-12", "3600"):
         assert value in body
     assert MASK not in body
+
+
+# --- every secret, in every form, through every container -------------------------------
+
+
+def appearances(secret: str) -> set[str]:
+    """The texts that would betray ``secret`` on a page or in a log, written out here
+    independently of the library's own list."""
+    raw = secret.encode()
+    found = {
+        secret,
+        secret.replace("\\", "\\\\").replace("'", "\\'"),  # inside a single-quoted repr
+        json.dumps(secret)[1:-1],  # JSON text, non-ASCII escaped
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote(secret, safe="").lower(),
+        base64.b64encode(raw).decode(),
+    }
+    found |= {line.strip() for line in secret.splitlines() if len(line.strip()) >= 8}
+    if "\n" in secret:
+        found.add("".join(line.strip() for line in secret.splitlines()))
+    return {text for text in found if len(text) >= 6}
+
+
+def outputs(app: Any, log: Lines, headers: Any = (), **request: Any) -> str:
+    """Everything ``on`` sends for a failure of ``app`` (HTML, JSON, text) and every log line."""
+    client = Client(ErrorPages(app, mode="on"), use_cookies=False)
+    bodies = [
+        client.get("/", headers={**dict(headers), **accept}, **request).get_data(as_text=True)
+        for accept in FORMATS
+    ]
+    return "\n".join([*bodies, *map(readable, bodies), log.text])
+
+
+def made(kind: str, number: int) -> str:
+    """A secret made at run time, so that no source line the page shows holds it."""
+    return f"{kind}-{'Secret'}-{number:04d}"
+
+
+def assert_never_shown(secret: str, text: str) -> None:
+    for form in appearances(secret):
+        assert form not in text, f"{secret!r} shows as {form!r}"
+
+
+@dataclasses.dataclass
+class Settings:
+    database_password: str
+    region: str = "eu-west-1"
+
+
+class Account:
+    def __init__(self) -> None:
+        self.owner = "ada"
+        self.api_key = "obj-Attr-Key-0001"
+
+
+class Slotted:
+    __slots__ = ("label", "private_key")
+
+    def __init__(self) -> None:
+        self.label = "slots"
+        self.private_key = "slot-Priv-Key-0002"
+
+
+def test_real_containers_are_seen_through_and_their_secrets_masked(log: Lines) -> None:
+    secrets = {
+        "ordered": "od-Secret-0003",
+        "default": "dd-Secret-0004",
+        "chain": "cm-Secret-0005",
+        "proxy": "mp-Secret-0006",
+        "bytes": "bk-Secret-0007",
+        "dataclass": "dc-Secret-0008",
+        "pairs": "Bearer pairs-Secret-0009",
+    }
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        ordered = collections.OrderedDict(token=secrets["ordered"], name="first")
+        default = collections.defaultdict(list, {"client_secret": secrets["default"]})
+        chain = collections.ChainMap({"region": "north"}, {"password": secrets["chain"]})
+        proxy = types.MappingProxyType({"auth": secrets["proxy"]})
+        raw = {b"password": secrets["bytes"].encode()}
+        settings = Settings(secrets["dataclass"])
+        account, slotted = Account(), Slotted()
+        headers = [("Authorization", secrets["pairs"]), ("Accept", "text/html")]
+        everything = (ordered, default, chain, proxy, raw, settings, account, slotted, headers)
+        raise RuntimeError(f"{len(everything)} things: {everything!r}")  # the worst message
+
+    text = outputs(app, log)
+    for secret in [*secrets.values(), "obj-Attr-Key-0001", "slot-Priv-Key-0002"]:
+        assert_never_shown(secret, text)
+    # and what they hold besides is shown, from their structure
+    for ordinary in ("'first'", "'north'", "region='eu-west-1'", "owner='ada'", "label='slots'"):
+        assert ordinary in text
+    assert "('Accept', 'text/html')" in text
+
+
+def test_a_copy_of_the_os_environment_is_never_shown(
+    log: Lines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = made("plain", 10)
+    monkeypatch.setenv("PAYMENT_GATEWAY_URL", f"https://pay.example/{plain}")
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        env = os.environ.copy()
+        listed = dict(os.environ)
+        raise RuntimeError(f"{len(env) + len(listed)} variables")
+
+    text = outputs(app, log)
+    assert plain not in text
+    assert "<the OS environment:" in text
+
+
+PEM = (
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
+    "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n"
+    "-----END PRIVATE KEY-----\n"
+)
+
+
+def test_a_key_file_in_the_environment_is_masked_line_by_line_and_joined(
+    log: Lines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIGNING_PRIVATE_KEY", PEM)
+    body = "".join(line.strip() for line in PEM.splitlines()[1:-1])
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        lines = PEM.splitlines()
+        raise RuntimeError(f"bad key line {lines[1]} in {body}")
+
+    text = outputs(app, log)
+    assert_never_shown(PEM, text)
+    assert body not in text
+
+
+@pytest.mark.parametrize("password", ["p/ss#w?rd", "ab@cd/ef", "Zm9v/YmFy+cXV4="])
+def test_url_credentials_are_masked_whatever_the_password_holds(
+    password: str, log: Lines
+) -> None:
+    def app(environ: object, start_response: object) -> list[bytes]:
+        database = f"postgresql://shop:{password}@db.internal:5432/orders"
+        raise ConnectionError(f"cannot reach {database}")
+
+    text = outputs(app, log)
+    assert password not in text
+    assert "db.internal:5432/orders" in text
+
+
+def test_masking_comes_before_every_cut(log: Lines) -> None:
+    secret = made("cut", 11)
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        blob = b"x" * 1020 + secret.encode() + b"y" * 2000  # a bytes local over 1 KB
+        long_text = "a" * 1015 + secret + "b" * 3000  # cut where the secret stands
+        settings = {"api_token": secret}  # found in another local, after the others
+        source_line = "z" * 290 + secret  # noqa: F841 - a source line over 300 characters
+        raise RuntimeError(f"{len(blob) + len(long_text) + len(settings)}")
+
+    text = outputs(app, log)
+    assert_never_shown(secret, text)
+    assert secret[:8] not in text  # no part of it stays at a cut
+    assert secret[-8:] not in text
+
+
+def test_escaped_forms_of_a_secret_are_masked(log: Lines) -> None:
+    quoted = "it's-Quoted-0012"
+    accented = "pässwörd-Ümlaut-0013"
+    slashed = "tok/en+0014"
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        password, secret = quoted, accented
+        shown = {"note": f'said "{password}"', "as_json": json.dumps({"p": secret})}
+        raise RuntimeError(f"{shown!r} {password!r}")
+
+    text = outputs(app, log, query_string=f"token={urllib.parse.quote(slashed).lower()}")
+    for secret in (quoted, accented, slashed):
+        assert_never_shown(secret, text)
+
+
+def test_every_value_of_a_repeated_cookie_is_masked(log: Lines) -> None:
+    first, second = made("first", 15), made("second", 16)
+    text = outputs(apps.plain, log, headers={"Cookie": f"sid={first}; sid={second}"})
+    assert first not in text
+    assert second not in text
+
+
+def test_the_oldest_exceptions_of_a_long_chain_hold_no_secret(log: Lines) -> None:
+    def app(environ: object, start_response: object) -> list[bytes]:
+        def oldest() -> None:
+            password = made("chain", 17)
+            raise KeyError(password)
+
+        try:
+            oldest()
+        except KeyError as exc:
+            error: BaseException = exc
+        for level in range(100):
+            try:
+                raise ValueError(f"level {level}") from error
+            except ValueError as exc:
+                error = exc
+        raise error
+
+    text = outputs(app, log)
+    assert made("chain", 17) not in text
+    assert "older chained exceptions not shown" in text

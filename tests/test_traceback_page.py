@@ -17,16 +17,30 @@ from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from debugpages import ConfigurationError, Editor, ErrorPages, Policy
-from debugpages.capture import capture
+from debugpages.capture import collapse_repeats
 from debugpages.editor import PRESETS, editor_from_env, parse_path_map
 from debugpages.model import ErrorReport, ExceptionView, FrameView
-from debugpages.policy import collapse_repeats, cut_middle
+from debugpages.policy import cut_middle
+from debugpages.report import build_report
+from debugpages.respond import read_failure
 
 from . import apps
 
 HTML = {"Accept": "text/html"}
 JSON = {"Accept": "application/json"}
 TEXT = {"Accept": "text/plain"}
+
+
+def capture(exc: BaseException, environ: Any, policy: Policy, **kw: Any) -> ErrorReport:
+    """The model of ``exc`` the page shows: the pipeline's steps, in order."""
+    failure = read_failure(exc, environ or {}, policy)
+    try:
+        assert failure.capture is not None
+        return build_report(
+            failure.capture, failure.request, failure.secrets, failure.text, policy, **kw
+        )
+    finally:
+        failure.release()
 
 
 def report_of(fail: Callable[[], object], policy: Policy | None = None, **kw: Any) -> ErrorReport:
@@ -111,8 +125,10 @@ def test_frames_marked_with_traceback_hide_are_left_out_and_counted() -> None:
     report = report_of(hidden_helper)
     assert "hidden_helper" not in [f.function.rsplit(".", 1)[-1] for f in frames_of(report)]
     assert report.exception.hidden_frames == 1
-    # through ErrorPages, its own __call__ is hidden too
-    assert "2 frames hidden by <code>__traceback_hide__</code>." in page_of(hidden_helper)
+    # through ErrorPages, its own frame is hidden too, and not counted: it is no news
+    page = page_of(hidden_helper)
+    assert "1 frame hidden by <code>__traceback_hide__</code>." in page
+    assert "hidden_helper" not in page_of(hidden_helper, TEXT)
 
 
 def expand(keys: list[int], kept: list[tuple[int, int, int]]) -> list[int]:
@@ -539,7 +555,9 @@ def test_no_page_exceeds_one_megabyte_and_the_cuts_say_so(headers: dict[str, str
 def test_a_long_plain_text_traceback_keeps_its_start_and_end_and_says_what_was_cut() -> None:
     text = page_of(lambda: heavy_chain(60), TEXT)
     assert len(text) < Policy().max_page_bytes // 16 + 1_000
-    assert text.startswith("Traceback (most recent call last):\n")
+    # The chain is cut where the page's is (Policy.max_chain), and the text says so first.
+    assert text.startswith("[... 40 older chained exceptions not shown")
+    assert "\n\nTraceback (most recent call last):\n" in text
     assert re.search(
         r"\n\[\.\.\. [\d,]+ characters of traceback cut here to keep the page small", text
     )
@@ -603,7 +621,8 @@ def test_the_plain_text_of_a_group_is_pythons_tree() -> None:
 
 
 def nested_group_also_a_context() -> None:
-    """A member that is also the context of another member: Python prints it twice."""
+    """A member that is also the context of another member: Python prints it once, as a
+    member (the context was seen already)."""
     try:
         raise ExceptionGroup("inner", [TypeError("deep")])
     except ExceptionGroup as inner:
@@ -613,13 +632,23 @@ def nested_group_also_a_context() -> None:
             raise ExceptionGroup("outer", [handling, inner]) from None
 
 
-def test_an_exception_met_twice_is_shown_in_full_once_then_named() -> None:
+def test_an_exception_that_is_member_and_context_is_shown_where_python_shows_it() -> None:
     page = page_of(nested_group_also_a_context).split("<textarea")[0]
-    member = '<span class="type">TypeError</span>'
-    assert page.count(member) == 1  # the inner group's member, shown once
-    assert page.count("(shown in full above)") == 1
-    assert page.index(member) < page.index("(shown in full above)")
-    assert page.index("while handling inner") < page.index("(shown in full above)")
+    assert page.count('<span class="type">TypeError</span>') == 1
+    assert "while handling inner" in page
+    assert "(shown in full above)" not in page
+
+
+def test_an_exception_met_twice_is_shown_in_full_once_then_named() -> None:
+    def fail() -> None:
+        twice = ValueError("the same member")
+        raise ExceptionGroup("twice", [twice, twice])
+
+    page = page_of(fail).split("<textarea")[0]
+    assert page.count('<span class="message">the same member</span>') == 2
+    assert page.count('<span class="muted">(shown in full above)</span>') == 1
+    text = page_of(fail, TEXT)
+    assert text.count("ValueError: the same member") == 2  # as Python prints it
 
 
 def chain_through_one_call() -> None:

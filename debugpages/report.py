@@ -1,0 +1,411 @@
+"""The model step: a capture, its request and its secrets become the traceback page's model.
+
+Every string comes out of here masked (the secrets step's masker) and bounded; only
+the frames whose locals the page shows have their values represented (the values
+step). The result holds no frame, traceback or application object. A page that would
+grow past ``Policy.max_page_bytes`` spends a budget of characters, innermost frames
+first, and says where it cut.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import linecache
+import os
+import site
+import sys
+import sysconfig
+
+from .capture import Capture, Captured, Step
+from .editor import Editor
+from .mask import Masker
+from .model import ErrorReport, ExceptionView, FrameView, RequestView, SourceLine, Variable
+from .policy import Policy, bound, cut_middle, safe_text
+from .request import ENVIRON_KEYS, Pairs, RequestFields
+from .secrets import Secrets
+from .sensitive import marked_names
+from .values import Values
+
+_MAX_SOURCE_CHARS = 300
+_FRAME_COST = 200  # characters of markup around a frame, for the page's size budget
+_SHORT_MESSAGE = 200  # how much of a message is kept once the size budget is spent
+_HIDE = "__traceback_hide__"
+
+
+def build_report(
+    capture: Capture,
+    request: RequestFields | None,
+    secrets: Secrets,
+    text: str,
+    policy: Policy,
+    editor: Editor | None = None,
+) -> ErrorReport:
+    """The traceback page's model of one failure; ``text``: its traceback, masked."""
+    values = Values(policy, secrets.masker)
+    builder = _Builder(policy, values, editor, secrets.masker)
+    try:
+        exception = builder.view(capture.top)
+        exception = _Once(builder.frame_of).view(exception)
+    finally:
+        values.release()
+    notices: list[str] = []
+    if capture.chain_left_out:
+        notices.append(
+            f"The chain holds {capture.chain_left_out:,} more exceptions than the page shows "
+            f"(at most {policy.max_chain})."
+        )
+    if values.skipped:
+        notices.append(
+            f"The time budget for showing values ({policy.repr_budget:g} s) ran out: "
+            f"{values.skipped} values are not shown."
+        )
+    if builder.room <= 0:
+        notices.append(
+            f"This page reached its size limit ({policy.max_page_bytes:,} bytes): the source "
+            "and locals of some frames were cut, and each cut says so."
+        )
+    if secrets.left_out:
+        notices.append(
+            f"{secrets.left_out} secret values are masked by name only: the page found more "
+            "than it can mask by value cheaply."
+        )
+    return ErrorReport(
+        exception,
+        request_view(request, policy, values) if request is not None else None,
+        versions(),
+        tuple(notices),
+        environment_view(policy, values),
+        cut_middle(text, policy.max_page_bytes // 16, "traceback"),
+    )
+
+
+class _Builder:
+    """Makes the views of the captured exceptions, each once, within a size budget."""
+
+    def __init__(
+        self, policy: Policy, values: Values, editor: Editor | None, masker: Masker
+    ) -> None:
+        self.policy = policy
+        self.values = values
+        self.editor = editor
+        self.mask = masker.text
+        self.finds = masker.finds
+        self.views: dict[int, ExceptionView] = {}
+        self.frames: dict[tuple[object, ...], FrameView] = {}
+        """Frames already made, by the frame's id first: the frame that caught each member
+        of a group is shared."""
+        self.frame_of: dict[int, int] = {}
+        """For each frame view, the id of the frame it shows (``_Once`` reads it)."""
+        self.cwd = os.path.join(os.getcwd(), "")
+        self.room = policy.max_page_bytes // 5
+        """Characters of text still allowed: the HTML page holds it twice, escaped, in markup."""
+
+    def view(self, captured: Captured) -> ExceptionView:
+        exc = captured.exc
+        known = self.views.get(id(exc))  # one exception met twice (a group's member that is
+        if known is not None:  # also another's context): one view, named the second time
+            return known
+        kind = captured.text.exc_type or type(exc)
+        limit = self.policy.max_message_chars
+        if self.room < limit:
+            limit = max(self.room, _SHORT_MESSAGE)
+        message, message_cut = self.values.text(_str(exc), limit)
+        self.room -= len(message)
+        frames = self.frame_views(captured)
+        view = self.views[id(exc)] = ExceptionView(
+            type_name=self.mask(safe_text(kind.__qualname__)),
+            module=self.mask(safe_text(str(kind.__module__))),
+            message=message,
+            message_cut=message_cut,
+            notes=self.notes(captured),
+            frames=frames,
+            hidden_frames=captured.hidden,
+            frames_without_locals=captured.without_locals,
+            members_left_out=captured.members_left_out,
+        )
+        view.cause = self.view(captured.cause) if captured.cause is not None else None
+        if captured.context is not None and captured.cause is None:
+            view.context = self.view(captured.context)
+        view.members = tuple(self.view(member) for member in captured.members)
+        return view
+
+    def notes(self, captured: Captured) -> tuple[str, ...]:
+        notes = captured.text.__notes__
+        if not isinstance(notes, list | tuple):
+            return ()
+        shown = []
+        for note in notes[: self.policy.max_items]:
+            text = note if isinstance(note, str) else self.values.variable("note", note).text
+            limit = self.policy.max_message_chars if self.room > 0 else _SHORT_MESSAGE
+            shown.append(self.values.text(text, limit)[0])
+            self.room -= len(shown[-1])
+        return tuple(shown)
+
+    def frame_views(self, captured: Captured) -> tuple[FrameView, ...]:
+        """Innermost first in line for the size budget; outermost first on the page."""
+        views = []
+        for step in reversed(captured.steps):
+            key = (
+                id(step.frame), step.lasti, step.run, step.repeated, step.left_out_before,
+                step.show_locals, step.context,
+            )  # fmt: skip
+            view = self.frames.get(key)
+            if view is None:
+                view = self.frames[key] = self.frame(step)
+                self.frame_of[id(view)] = id(step.frame)
+            views.append(view)
+        views.reverse()
+        return tuple(views)
+
+    def frame(self, step: Step) -> FrameView:
+        frame, summary = step.frame, step.summary
+        path, display, is_library = _where(summary.filename, self.cwd)
+        source: tuple[SourceLine, ...] = ()
+        variables: list[Variable] | None = None
+        left_out = 0
+        cut = self.room <= 0
+        if not cut:
+            source = self.source(step)
+            self.room -= _FRAME_COST + sum(len(line.text) for line in source)
+        if step.show_locals and frame is not None:
+            marked = marked_names(frame.f_code)
+            every = "*" in marked
+            names = [item for item in sorted(frame.f_locals.items()) if item[0] != _HIDE]
+            names = [item for item in names if item[0] != ".0"]  # a comprehension's iterator
+            variables = []
+            for name, value in names[: self.policy.max_variables]:
+                if self.room <= 0:
+                    cut = True
+                    break
+                shown = self.values.variable(name, value, secret=every or name in marked)
+                variables.append(shown)
+                self.room -= len(shown.text) + len(name)
+            left_out = len(names) - len(variables)
+        link = self.editor.link(summary.filename, summary.lineno or 0) if self.editor else None
+        module = str(frame.f_globals.get("__name__", "")) if frame is not None else ""
+        return FrameView(
+            path=self.mask(path),
+            display_path=self.mask(display),
+            line=summary.lineno or 0,
+            function=self.mask(safe_text(step.qualname)),
+            module=self.mask(safe_text(module)),
+            is_library=is_library,
+            source=source,
+            variables=None if variables is None else tuple(variables),
+            repeat_run=step.run,
+            repeated=step.repeated,
+            editor_url=self.mask(link) if link else None,
+            left_out_before=step.left_out_before,
+            cut=cut,
+            variables_left_out=left_out,
+        )
+
+    def source(self, step: Step) -> tuple[SourceLine, ...]:
+        """The lines around where ``step`` stopped, masked, escaped and bounded (``()``
+        without source). A masked line loses its mark: its columns moved."""
+        summary, context = step.summary, step.context
+        lineno = summary.lineno or 0
+        module_globals = step.frame.f_globals if step.frame is not None else None
+        lines = linecache.getlines(summary.filename, module_globals)
+        if not lines or not 0 < lineno <= len(lines):
+            return ()
+        numbers = range(max(lineno - context, 1), min(lineno + context, len(lines)) + 1)
+        raws = [lines[number - 1].rstrip("\r\n") for number in numbers]
+        secret = self.finds("\n".join(raws))  # one search for the common case: none
+        shown = []
+        for number, raw in zip(numbers, raws, strict=True):
+            masked = self.mask(raw) if secret else raw
+            mark = _mark(raw, step) if number == lineno and masked == raw else None
+            text = safe_text(bound(masked, _MAX_SOURCE_CHARS)[0])
+            if mark is not None and text[: mark[1]] != raw[: mark[1]]:
+                mark = None  # escaping shifted the columns: show the line unmarked
+            shown.append(SourceLine(number, text, number == lineno, mark))
+        return tuple(shown)
+
+
+def _mark(line: str, step: Step) -> tuple[int, int] | None:
+    """The failing expression's character span on its line, from CPython's positions."""
+    summary = step.summary
+    start, end = summary.colno, summary.end_colno
+    if start is None or end is None:
+        return None
+    encoded = line.encode("utf-8")
+    if summary.end_lineno != summary.lineno:
+        end = len(encoded)
+    first = len(encoded[:start].decode("utf-8", "replace"))
+    last = len(encoded[:end].decode("utf-8", "replace"))
+    if first >= last or last > _MAX_SOURCE_CHARS:
+        return None
+    if line[:first].strip() == "" and line[last:].strip() == "":
+        return None  # the whole line failed: nothing to point at
+    return first, last
+
+
+class _Once:
+    """The report in print order, with each exception in full once and each frame's
+    locals once; a later sight names the exception, or says the locals are above.
+
+    Python prints the chain before the exception (the deepest link first) and a group's
+    members after it. A frame met again (a chain or a group passes through the same
+    function call more than once) holds the same locals: its final ones.
+    """
+
+    def __init__(self, frame_of: dict[int, int]) -> None:
+        self.frame_of = frame_of
+        self.exceptions: set[int] = set()
+        self.frames: set[int] = set()
+
+    def view(self, view: ExceptionView) -> ExceptionView:
+        """``view``, changed in place (each exception is met in full once); a later sight
+        of it is a copy that only names it."""
+        if id(view) in self.exceptions:
+            return dataclasses.replace(
+                view, frames=(), notes=(), cause=None, context=None, members=(), shown_above=True
+            )
+        if view.cause is not None:
+            view.cause = self.view(view.cause)
+        elif view.context is not None:
+            view.context = self.view(view.context)
+        self.exceptions.add(id(view))
+        view.frames = tuple(map(self.frame, view.frames))
+        view.members = tuple(map(self.view, view.members))
+        return view
+
+    def frame(self, view: FrameView) -> FrameView:
+        """``view``, or, for a call met again, a copy without its locals (views are shared)."""
+        if view.variables is None:
+            return view
+        frame = self.frame_of.get(id(view))
+        if frame is None or frame not in self.frames:
+            if frame is not None:
+                self.frames.add(frame)
+            return view
+        return dataclasses.replace(view, variables=None, locals_shown_above=True)
+
+
+def shrink(report: ErrorReport) -> ErrorReport:
+    """The report without source, locals or long messages: for a page still over its limit."""
+
+    def lean(exc: ExceptionView | None) -> ExceptionView | None:
+        if exc is None:
+            return None
+        frames = tuple(
+            dataclasses.replace(frame, source=(), variables=None, cut=True) for frame in exc.frames
+        )
+        message, cut = bound(exc.message, _SHORT_MESSAGE)
+        return dataclasses.replace(
+            exc,
+            message=message,
+            message_cut=exc.message_cut or cut,
+            notes=tuple(bound(note, _SHORT_MESSAGE)[0] for note in exc.notes),
+            frames=frames,
+            cause=lean(exc.cause),
+            context=lean(exc.context),
+            members=tuple(m for m in map(lean, exc.members) if m is not None),
+        )
+
+    exception = lean(report.exception)
+    assert exception is not None
+    notice = "This page would have exceeded its size limit: source, locals and long text were cut."
+    return dataclasses.replace(
+        report, exception=exception, request=None, notices=(*report.notices, notice)
+    )
+
+
+def request_view(request: RequestFields, policy: Policy, values: Values) -> RequestView:
+    """The request as the page shows it: secret fields masked by name, every field by value."""
+
+    def fields(pairs: Pairs) -> tuple[Variable, ...]:
+        shown = []
+        for name, value in pairs:
+            shown_name = safe_text(values.masker.text(name))
+            if policy.is_sensitive(name):
+                shown.append(Variable(shown_name, "********", False, True))
+            else:
+                text, cut = values.text(value)
+                shown.append(Variable(shown_name, text, cut))
+        return tuple(shown)
+
+    environ = tuple((k, v) for k, v in request.environ if k in ENVIRON_KEYS)
+    return RequestView(
+        method=values.text(request.method, 64)[0],
+        url=values.text(request.url)[0],
+        path=values.text(request.path)[0],
+        query=fields(request.query),
+        form=fields(request.form),
+        files=fields(request.files),
+        headers=fields(request.headers),
+        cookies=tuple(safe_text(values.masker.text(name)) for name, _ in request.cookies),
+        environ=fields(environ),
+    )
+
+
+def environment_view(policy: Policy, values: Values) -> tuple[Variable, ...]:
+    """The allow-listed OS environment variables, masked by name and by value."""
+    shown = []
+    for name in policy.environment:
+        if name in os.environ:
+            if policy.is_sensitive(name):
+                shown.append(Variable(name, "********", False, True))
+            else:
+                text, cut = values.text(os.environ[name])
+                shown.append(Variable(safe_text(name), text, cut))
+    return tuple(shown)
+
+
+def _str(exc: BaseException | None) -> str:
+    try:
+        return str(exc)
+    except Exception as error:
+        return f"<str() failed: {type(error).__qualname__}>"
+
+
+def _library_roots() -> tuple[tuple[str, int], ...]:
+    """Folders whose files are library code, each with how much of a path to strip."""
+    paths = sysconfig.get_paths()
+    roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    roots.update(getattr(site, "getsitepackages", list)())
+    found = [(os.path.join(root, ""), len(os.path.join(root, ""))) for root in roots]
+    # debugpages' own frames are library frames too, shown as debugpages/...
+    package = os.path.dirname(os.path.abspath(__file__))
+    found.append((os.path.join(package, ""), len(os.path.join(os.path.dirname(package), ""))))
+    return tuple(sorted(found, key=lambda root: len(root[0]), reverse=True))
+
+
+_ROOTS = _library_roots()
+_DEMO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo.py")
+
+
+def _where(path: str, cwd: str) -> tuple[str, str, bool]:
+    """A frame's file (escaped), how to show it (``cwd``: the current folder, with a
+    trailing separator), and whether it belongs to a library."""
+    full = safe_text(path)
+    if path.startswith("<frozen ") or path.startswith("<"):
+        return full, full, path.startswith("<frozen ")
+    if path == _DEMO:  # the demo stands for an application, though shipped in debugpages
+        return full, os.path.join("debugpages", "demo.py"), False
+    for root, strip in _ROOTS:
+        if path.startswith(root):
+            return full, safe_text(path[strip:]), True
+    if path.startswith(cwd):
+        return full, safe_text(path[len(cwd) :]), False
+    return full, full, False
+
+
+@functools.cache
+def versions() -> tuple[tuple[str, str], ...]:
+    """The versions a bug report wants: Python and the packages under the page.
+
+    Worked out when an engine is built (``importlib.metadata`` is imported then, not by
+    ``import debugpages``).
+    """
+    from importlib import metadata
+
+    found = [("Python", sys.version.split()[0])]
+    for name in ("debugpages", "werkzeug", "jinja2"):
+        try:
+            found.append((name, metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            found.append((name, "not installed"))
+    return tuple(found)

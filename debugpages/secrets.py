@@ -1,0 +1,218 @@
+"""The secrets step: every secret of a failure, found before any text is made.
+
+A secret is a value that sits under a secret name (``debugpages.names``, the policy's
+own patterns, ``sensitive_variables`` marks): a local of any frame of the exception, its
+chain and its groups, and anything inside one down to the depth the page shows (a
+mapping's entries, an object's fields, a pair ``("Authorization", ...)``); a request
+field (query, the form as the framework parsed it, headers, every cookie value, environ
+keys); a sensitive-named OS environment variable. Everything under a secret name is
+secret, so ``tokens = {"github": ...}`` gives up its values too.
+
+The result is immutable: the texts found, and the ``Masker`` that masks every form of
+them in whatever the later steps make.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from itertools import islice
+from types import FrameType
+
+from .capture import Captured
+from .mask import MASK, Masker, forms
+from .policy import MIN_ENVIRON_SECRET, Policy
+from .request import RequestFields
+from .sensitive import marked_names
+from .structure import SEQUENCES, entries, fields, name_of
+
+_MAX_VISITS = 20_000
+"""Values looked into per failure, at most: the search stays cheap on a huge graph."""
+_MAX_NAMES = 1_000
+"""Entries of one container whose names are read (the page shows ``max_items``)."""
+_LEAVES = frozenset({str, bytes, bytearray, int, float, bool, type(None)})
+_MAX_SECRET_CHARS = 64 * 1024
+"""Characters of secrets per failure, at most: the masking expression stays cheap."""
+_LONGEST_SECRET = 4096
+"""Longer secrets (a key file) are masked line by line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Secrets:
+    """The secrets of one failure, and the masker of every form they can take."""
+
+    texts: frozenset[str]
+    masker: Masker
+    left_out: int = 0
+    """Secrets found beyond ``Policy.max_secrets``: masked by name only."""
+    unsearched: int = 0
+    """Values not searched once the search reached its bound."""
+
+
+NO_SECRETS = Secrets(frozenset(), Masker())
+
+
+def find_secrets(
+    frames: Iterable[tuple[FrameType, bool]],
+    request: RequestFields | None,
+    policy: Policy,
+    environ: Mapping[str, str] | None = None,
+) -> Secrets:
+    """The secrets of the frames (each with whether it still runs: its locals are then
+    not read), the request and the OS environment (``environ``: ``os.environ``)."""
+    search = _Search(policy)
+    least = max(MIN_ENVIRON_SECRET, policy.min_secret_chars)
+    environment = os.environ if environ is None else environ
+    for name in list(environment):
+        if policy.is_sensitive(name):
+            search.add(environment.get(name), least)
+    if request is not None:
+        search.request(request)
+    for frame, running in frames:
+        if not running:
+            search.frame(frame)
+    return search.result()
+
+
+class _Search:
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.found: set[str] = set()
+        self.chars = 0
+        self.left_out = 0
+        self.visits = 0
+        self.unsearched = 0
+        self.seen: set[tuple[int, bool]] = set()
+        self.held: list[object] = []  # keeps the ids in ``seen`` unique during the search
+
+    def result(self) -> Secrets:
+        texts = frozenset(self.found)
+        shown = set()
+        for text in texts:
+            shown |= {form for form in forms(text) if len(form) >= self.policy.min_secret_chars}
+        shown -= {MASK}
+        self.held.clear()
+        return Secrets(texts, Masker(shown), self.left_out, self.unsearched)
+
+    def add(self, value: object, least: int | None = None) -> None:
+        """Keep a value that sat under a secret name: a string, bytes or a number."""
+        least = self.policy.min_secret_chars if least is None else least
+        if isinstance(value, str):
+            texts = [str.__str__(value)]
+        elif isinstance(value, bytes | bytearray):
+            raw = bytes(value)
+            texts = [raw.decode("utf-8", "replace"), repr(raw)[2:-1]]
+        elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() < 128:
+            texts = [int.__repr__(value)]  # a PIN, a one-time code
+        else:
+            return
+        if len(texts[0]) > _LONGEST_SECRET:  # a bundle of keys: its lines are what shows
+            texts = [line.strip() for line in islice(texts[0].splitlines(), 1000)]
+            least = max(least, 8)
+        for text in texts:
+            if len(text) < max(least, 1) or text in self.found:
+                continue
+            if len(self.found) >= self.policy.max_secrets or (
+                self.chars + len(text) > _MAX_SECRET_CHARS
+            ):
+                self.left_out += 1
+                continue
+            self.found.add(text)
+            self.chars += len(text)
+
+    def frame(self, frame: FrameType) -> None:
+        marked = marked_names(frame.f_code)
+        every = "*" in marked
+        for name, value in list(frame.f_locals.items()):
+            secret = every or name in marked or self.policy.is_sensitive(name)
+            self.value(value, secret, 0)
+
+    def value(self, value: object, secret: bool, depth: int) -> None:
+        """Search ``value``; ``secret``: it sits under a secret name, and so does all it holds."""
+        if isinstance(value, str | bytes | bytearray | int):
+            if secret:
+                self.add(value)
+            return
+        if value is None or isinstance(value, float | complex) or depth >= self.policy.max_depth:
+            return
+        if self.visits >= _MAX_VISITS:
+            self.unsearched += 1
+            return
+        key = (id(value), secret)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.held.append(value)
+        self.visits += 1
+        try:
+            for name, item, index in self.parts(value):
+                if name is not None and self.policy.is_sensitive(name):
+                    self.value(item, True, depth + 1)
+                elif type(item) in _LEAVES:  # the common case, decided here
+                    if secret:
+                        self.add(item)
+                elif secret or index < self.policy.max_items:
+                    self.value(item, secret, depth + 1)
+        except Exception:  # a mapping whose items() raises: what was read stays read
+            return
+
+    def parts(self, value: object) -> Iterator[tuple[str | None, object, int]]:
+        """What ``value`` holds, each with the name it sits under and its position."""
+        if isinstance(value, SEQUENCES):
+            items = value if not isinstance(value, tuple) else tuple.__iter__(value)
+            for index, item in enumerate(islice(items, _MAX_NAMES)):
+                if isinstance(item, tuple) and tuple.__len__(item) == 2:
+                    name = name_of(tuple.__getitem__(item, 0))
+                    if name is not None and self.policy.is_sensitive(name):  # a header pair
+                        yield name, tuple.__getitem__(item, 1), index
+                        continue
+                yield None, item, index
+            return
+        mapping = entries(value, _MAX_NAMES)
+        if mapping is not None:
+            for index, (key, item) in enumerate(mapping[0]):
+                yield name_of(key), item, index
+        found = fields(value, _MAX_NAMES)
+        if found is not None:
+            for index, (name, item) in enumerate(found[0]):
+                yield name, item, index
+
+    def request(self, request: RequestFields) -> None:
+        policy = self.policy
+        for pairs in (request.query, request.form, request.headers, request.environ):
+            for name, value in pairs:
+                if policy.is_sensitive(name):
+                    self.add(value)
+        for _, value in request.cookies:
+            self.add(value)
+        for name, value in request.headers:
+            if name.lower() in ("authorization", "proxy-authorization"):
+                self.credentials(value)
+
+    def credentials(self, header: str) -> None:
+        """An ``Authorization`` value: the whole, the credentials, and Basic's password."""
+        scheme, _, credentials = header.strip().partition(" ")
+        self.add(credentials.strip())
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(credentials.strip(), validate=True)
+            except (binascii.Error, ValueError):
+                return
+            text = decoded.decode("utf-8", "replace")
+            self.add(text)
+            self.add(text.partition(":")[2])
+
+
+def frames_of(exceptions: Iterable[Captured]) -> Iterator[tuple[FrameType, bool]]:
+    """Every frame of the captured exceptions, once each: first the frames the page shows
+    (innermost first), then those it does not (cut, hidden, collapsed)."""
+    exceptions = list(exceptions)
+    seen: set[int] = set()
+    shown = [(s.frame, s.running) for c in exceptions for s in reversed(c.steps) if s.frame]
+    for frame, running in [*shown, *(pair for c in exceptions for pair in c.others)]:
+        if id(frame) not in seen:
+            seen.add(id(frame))
+            yield frame, running
