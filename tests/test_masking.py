@@ -281,9 +281,7 @@ def test_a_key_file_in_the_environment_is_masked_line_by_line_and_joined(
 
 
 @pytest.mark.parametrize("password", ["p/ss#w?rd", "ab@cd/ef", "Zm9v/YmFy+cXV4="])
-def test_url_credentials_are_masked_whatever_the_password_holds(
-    password: str, log: Lines
-) -> None:
+def test_url_credentials_are_masked_whatever_the_password_holds(password: str, log: Lines) -> None:
     def app(environ: object, start_response: object) -> list[bytes]:
         database = f"postgresql://shop:{password}@db.internal:5432/orders"
         raise ConnectionError(f"cannot reach {database}")
