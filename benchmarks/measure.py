@@ -84,7 +84,7 @@ async def warm_up(measurements: list[Measurement]) -> None:
     the check that it logged one traceback (none for a baseline)."""
     for m in measurements:
         started = time.perf_counter_ns()
-        m.record(await check_one_record(m.cell, m.logs))
+        m.record(await check_one_record(m.cell, m.logs, f"{m.case} under {m.renderer}"))
         m.spent_ns = time.perf_counter_ns() - started  # counts against the budget
         m.cell.reset()
 
