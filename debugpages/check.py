@@ -8,19 +8,24 @@ fails shows up as the ERROR record the renderer logs before falling back.
 from __future__ import annotations
 
 import dataclasses
+import html
+import json
 import logging
 import os
 import re
+import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.test import EnvironBuilder
 
 from .choose import HTML, JSON, TEXT, Format, template_names
 from .model import Page
+from .render import BUILTIN_TEMPLATES
 from .respond import Engine
 from .switch import Mode
 
@@ -110,7 +115,7 @@ class _Collect(logging.Handler):
 
 
 @contextmanager
-def _render_failures() -> Iterator[list[logging.LogRecord]]:
+def render_failures_logged() -> Iterator[list[logging.LogRecord]]:
     """The renderer's ERROR records while rendering, kept from the user's terminal."""
     handler = _Collect()
     propagate = log.propagate
@@ -127,6 +132,41 @@ def _failure(record: logging.LogRecord) -> str:
     exc = record.exc_info[1] if record.exc_info else None
     cause = f": {type(exc).__name__}: {exc}" if exc is not None else ""
     return f"{record.getMessage().removeprefix('debugpages: ')}{cause}"
+
+
+def failed_at(record: logging.LogRecord) -> str | None:
+    """``file:line`` of the template line that failed, as a compiler names it.
+
+    A syntax error knows its line; a render error's traceback holds the template's
+    frames (Jinja rewrites them), the innermost being the line that failed.
+    """
+    exc = record.exc_info[1] if record.exc_info else None
+    if exc is None:
+        return None
+    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.lineno:
+        return f"{_shown(exc.filename or exc.name or '?')}:{exc.lineno}"
+    found = None
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename.endswith(_TEMPLATE_SUFFIXES):
+            found = f"{_shown(frame.f_code.co_filename)}:{line}"
+    return found
+
+
+_TEMPLATE_SUFFIXES = (".html", ".txt", ".json", ".css")
+
+
+def _shown(path: str) -> str:
+    """A template's path as the user knows it: relative to the current folder, or built-in."""
+    absolute, builtin = Path(path).resolve(), Path(BUILTIN_TEMPLATES).resolve()
+    if absolute.is_relative_to(builtin):
+        return f"built-in {absolute.relative_to(builtin)}"
+    relative = os.path.relpath(absolute)
+    return path if relative.startswith("..") else relative
+
+
+def render_failures(records: Sequence[logging.LogRecord]) -> list[tuple[str | None, str]]:
+    """Where each template failure recorded happened (``file:line``), and what it was."""
+    return [(failed_at(record), _failure(record)) for record in records]
 
 
 class Checker:
@@ -159,9 +199,10 @@ class Checker:
     def name(self, engine: Engine, page: Page, fmt: Format) -> str:
         """Which file answers: the user's, shown by path, or the built-in one."""
         mode = Mode(page.mode) if page.error is not None else Mode.OFF
-        names = template_names(mode, page.status, fmt)
+        names = template_names(mode, page.status, fmt, http_error=page.http_error)
         try:
-            found = engine.renderer.environments[0].select_template(names).filename or names[0]
+            chosen = engine.renderer.users_first(names)
+            found = engine.renderer.environments[0].select_template(chosen).filename or names[0]
         except Exception:  # the user's template does not even load: find it by name
             owned = [folder / names[0] for folder in self.template_dirs]
             return next((str(path) for path in owned if path.is_file()), names[0])
@@ -171,12 +212,29 @@ class Checker:
                 return str(folder / path.name)
         return f"built-in {path.name}"
 
-    def render(self, engine: Engine, page: Page, fmt: Format, nonce: str, where: Problem) -> str:
-        with _render_failures() as failures:
+    def render(
+        self, engine: Engine, page: Page, fmt: Format, nonce: str, where: Problem
+    ) -> str | None:
+        """The body; ``None`` when the template failed (and the fallback was rendered)."""
+        with render_failures_logged() as failures:
             body = engine.render(page, fmt, nonce)
         self.pages += 1
-        for record in failures:
-            self.report(where, _failure(record))
+        for location, what in render_failures(failures):
+            at = where if location is None else dataclasses.replace(where, template=location)
+            self.report(at, what)
+        if failures:
+            return None
+        if fmt is JSON:
+            try:
+                json.loads(body)
+            except ValueError as error:
+                self.report(where, f"renders invalid JSON ({error}, in the output)")
+        if fmt is TEXT and html.escape(UNESCAPED) in body:
+            self.report(
+                where,
+                f"renders HTML-escaped text ({html.escape(UNESCAPED)}): a text page shows text "
+                "as it is (no |e, no |escape)",
+            )
         return body
 
     def report(self, where: Problem, what: str) -> None:
@@ -194,6 +252,8 @@ class Checker:
         where = Problem(template, mode.value, fmt_name, "")
         self.render(engine, plain, fmt, "SampleNonce", where)
         body = self.render(engine, hostile, fmt, "SampleNonce", where)
+        if body is None:
+            return  # the template failed: reported; what was sent is the built-in page
         if SECRET in body:
             self.report(where, "shows a secret that sat under a sensitive name")
         if fmt is HTML and UNESCAPED in body:
@@ -224,6 +284,8 @@ class Checker:
                 description=f"Sample{letter}Description" if page.description else None,
             )
             body = self.render(engine, sample, fmt, nonce, where)
+            if body is None:
+                return
             for value, placeholder in (
                 (reference, "{reference}"),
                 (nonce, "{nonce}"),

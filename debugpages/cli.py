@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.serving import run_simple
 
 from . import __version__
-from .check import FORMATS, Checker, sample_page
+from .check import FORMATS, Checker, render_failures, render_failures_logged, sample_page
 from .respond import Engine, new_reference
 from .switch import ACCEPTED, ConfigurationError, Mode, resolve_mode
 from .wsgi import ErrorPages
@@ -221,7 +221,14 @@ def _preview(args: argparse.Namespace) -> int:
         raise UsageError(f"STATUS must be an error status, 400 to 599 (not {args.status})")
     engine = Engine(Mode(args.mode), args.template_dirs)
     page = sample_page(engine, args.status, reference=new_reference())
-    sys.stdout.write(engine.render(page, FORMATS[args.format], secrets.token_urlsafe(16)))
+    with render_failures_logged() as failures:
+        body = engine.render(page, FORMATS[args.format], secrets.token_urlsafe(16))
+    sys.stdout.write(body)
+    for location, what in render_failures(failures):
+        print(f"debugpages preview: error: {location or 'a template'}: {what}", file=sys.stderr)
+    if failures:
+        print("debugpages preview: the page above is the fallback, not yours", file=sys.stderr)
+        return 1
     return 0
 
 

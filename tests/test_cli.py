@@ -294,7 +294,13 @@ BAD_TEMPLATES = {
     "reaches_for_the_error": (
         "500.txt",
         "Sorry: {{ page.error.exception.message }}\n",
-        "500.txt (off, text): the user's template 500.txt failed to render: UndefinedError",
+        "500.txt:1 (off, text): the user's template 500.txt failed to render: UndefinedError",
+    ),
+    "fails_on_its_third_line": (
+        "500.html",
+        '{% extends "error.html" %}\n{% block message %}\n<p>{{ page.nope }}</p>\n{% endblock %}\n',
+        "500.html:3 (off, html): the user's template 500.html failed to render: UndefinedError: "
+        "'debugpages.model.Page object' has no attribute 'nope'",
     ),
     "shows_the_time": (
         "500.html",
@@ -308,9 +314,22 @@ BAD_TEMPLATES = {
     ),
     "does_not_parse": (
         "traceback.json",
-        '{"status": {{ page.status }\n',
-        "traceback.json (on, json): the user's template traceback.json failed to render: "
+        '{"status": 500,\n "title": {{ page.title }\n',
+        "traceback.json:2 (on, json): the user's template traceback.json failed to render: "
         "TemplateSyntaxError",
+    ),
+    "renders_invalid_json": (
+        "500.json",
+        '{\n  "status": {{ page.status }},\n}\n',
+        "500.json (off, json): renders invalid JSON (Expecting property name enclosed in double "
+        "quotes: line 3 column 1 (char 19), in the output)",
+    ),
+    "escapes_plain_text": (
+        "error.txt",
+        "{{ page.title }}: {{ page.description | e }}\n",
+        "error.txt (off, text): renders HTML-escaped text "
+        "(&lt;script&gt;debugpagesUnescaped()&lt;/script&gt;): a text page shows text as it is "
+        "(no |e, no |escape)",
     ),
     "shows_secrets": (
         "traceback.txt",
@@ -323,6 +342,7 @@ BAD_TEMPLATES = {
         '"instance": {{ page.instance | tojson }}, "help": "mail ops@example.org"}\n',
         "",
     ),
+    "plain_text_as_it_is_is_fine": ("error.txt", "{{ page.title }}: {{ page.description }}\n", ""),
 }
 
 
@@ -338,8 +358,17 @@ def test_check_reports_what_is_wrong_with_a_users_template(
         assert (status, out.count("FAIL")) == (0, 0), out
         return
     assert status == 1
-    assert f"FAIL {tmp_path / name} " in out
-    assert problem in out
+    assert f"FAIL {tmp_path}/{problem}" in out, out
+
+
+def test_check_names_a_template_by_its_path_from_the_current_folder(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "mine").mkdir()
+    (project / "mine" / "500.txt").write_text("Sorry.\n{{ page.nope }}\n")
+    assert cli.main(["check", "--template-dir", "mine"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL mine/500.txt:2 (off, text): the user's template 500.txt failed")
 
 
 def test_check_finds_templates_for_other_statuses(
@@ -347,7 +376,7 @@ def test_check_finds_templates_for_other_statuses(
 ) -> None:
     (tmp_path / "418.txt").write_text("{{ page.mystery }}\n")
     assert cli.main(["check", "--template-dir", str(tmp_path)]) == 1
-    assert f"FAIL {tmp_path / '418.txt'} (off, text)" in capsys.readouterr().out
+    assert f"FAIL {tmp_path / '418.txt'}:1 (off, text)" in capsys.readouterr().out
 
 
 def test_check_of_a_folder_that_does_not_exist_is_a_usage_error(
@@ -388,6 +417,20 @@ def test_preview_uses_the_users_templates(
     (tmp_path / "500.txt").write_text("Our own words. {{ page.reference }}\n")
     assert cli.main(["preview", "500", "--format", "text", "--template-dir", str(tmp_path)]) == 0
     assert capsys.readouterr().out.startswith("Our own words. ")
+
+
+def test_preview_of_a_template_that_fails_exits_1_and_says_the_fallback_was_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "500.html").write_text("<p>\n{{ page.nope }}</p>\n")
+    assert cli.main(["preview", "500", "--template-dir", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("<!doctype html>")  # the built-in page, which a client would get
+    assert err == (
+        f"debugpages preview: error: {tmp_path}/500.html:2: the user's template 500.html "
+        "failed to render: UndefinedError: 'debugpages.model.Page object' has no attribute "
+        "'nope'\ndebugpages preview: the page above is the fallback, not yours\n"
+    )
 
 
 def test_preview_of_a_success_status_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
