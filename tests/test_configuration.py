@@ -9,6 +9,7 @@ first request.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import subprocess
@@ -21,14 +22,17 @@ from typing import Any
 
 import pytest
 from django.test import override_settings
+from fastapi import FastAPI
 from flask import Flask
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
 import debugpages.flask
-from debugpages import ASGIErrorPages, ConfigurationError, Editor, ErrorPages, Policy
+from debugpages import ASGIErrorPages, ConfigurationError, Editor, ErrorPages, Mode, Policy
 from debugpages.django import ErrorPagesMiddleware
 
 from . import apps, django_site  # noqa: F401  (django_site configures Django)
@@ -47,6 +51,12 @@ async def ok(scope: Any, receive: Any, send: Any) -> None:
 
 def starlette_with(**options: Any) -> Starlette:
     app = Starlette(routes=[Route("/", lambda request: PlainTextResponse("ok"))])
+    app.add_middleware(ASGIErrorPages, **options)
+    return app
+
+
+def fastapi_with(**options: Any) -> FastAPI:
+    app = FastAPI()
     app.add_middleware(ASGIErrorPages, **options)
     return app
 
@@ -95,6 +105,9 @@ MISTAKES: dict[str, Mistake] = {
     ),
     "DEBUGPAGES typo, add_middleware": Mistake(
         lambda: starlette_with(), f"debugpages: {ONN}", "start-up", {"DEBUGPAGES": "onn"}
+    ),
+    "DEBUGPAGES typo, FastAPI add_middleware": Mistake(
+        lambda: fastapi_with(), f"debugpages: {ONN}", "start-up", {"DEBUGPAGES": "onn"}
     ),
     "DEBUGPAGES typo, Flask": Mistake(
         lambda: debugpages.flask.init_app(Flask(__name__)), ONN, env={"DEBUGPAGES": "onn"}
@@ -469,3 +482,63 @@ def test_a_good_configuration_serves_on_uvicorn(tmp_path: Path) -> None:
     code, output, _ = run_server(argv, tmp_path, {"DEBUGPAGES": "on"}, seconds=4)
     assert code is None, output
     assert "Application startup complete" in output
+
+
+# --- whatever is passed: the middleware, or a ConfigurationError ---------------------------
+
+ANY_VALUE = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
+    st.binary(max_size=8), st.lists(st.one_of(st.text(max_size=8), st.integers()), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2),
+    st.tuples(st.text(max_size=8), st.text(max_size=8)), st.sampled_from(list(Mode)),
+    st.builds(Path, st.text(max_size=10)),
+)  # fmt: skip
+ARGUMENTS = [
+    "mode", "template_dirs", "policy", "editor", "default", "fill_empty_errors", "sensitive",
+    "allow",
+]  # fmt: skip
+
+
+def built(build: Callable[[], object]) -> tuple[object, str | None]:
+    """What ``build`` made, or the message of its ``ConfigurationError`` (anything else raises)."""
+    try:
+        return build(), None
+    except ConfigurationError as error:
+        return None, str(error)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(ARGUMENTS), ANY_VALUE)
+def test_any_value_of_any_argument_builds_or_is_a_configuration_error(
+    argument: str, value: object
+) -> None:
+    pages, error = built(lambda: ErrorPages(apps.plain, **{argument: value}))
+    if error is not None:
+        assert repr(value)[:20] in error or argument in error
+        return
+    assert isinstance(pages, ErrorPages)
+    body = page_body(pages, "text/html")  # what was accepted also gives a page
+    assert body.startswith("<!doctype html>")
+    assert "javascript:" not in body.lower()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([f.name for f in dataclasses.fields(Policy) if f.init]), ANY_VALUE)
+def test_any_value_of_any_limit_makes_a_policy_or_is_a_configuration_error(
+    limit: str, value: object
+) -> None:
+    policy, error = built(lambda: Policy(**{limit: value}))
+    if error is not None:
+        assert error.startswith((f"Policy({limit}=", "Policy.sensitive"))
+        return
+    assert isinstance(policy, Policy)
+    assert page_body(ErrorPages(apps.plain, "on", policy=policy), "text/plain")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(["MODE", "TEMPLATE_DIRS", "FOLLOW_DEBUG"]), ANY_VALUE)
+def test_any_value_of_any_django_key_builds_or_is_a_configuration_error(
+    key: str, value: object
+) -> None:
+    _, error = built(django(DEBUGPAGES={key: value}))
+    assert error is None or f"settings.DEBUGPAGES['{key}']" in error
