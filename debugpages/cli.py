@@ -19,6 +19,7 @@ from werkzeug.serving import run_simple
 
 from . import __version__
 from .check import FORMATS, Checker, render_failures, render_failures_logged, sample_page
+from .config import folders
 from .respond import Engine, new_reference
 from .switch import ACCEPTED, ConfigurationError, Mode, resolve_mode
 from .wsgi import ErrorPages
@@ -204,6 +205,7 @@ def _run(host: str, port: int, app: WSGIApplication, reload: bool = False) -> No
 
 
 def _check(args: argparse.Namespace) -> int:
+    folders(args.template_dirs, "--template-dir")  # the option's name in the error
     checker = Checker(args.template_dirs)
     problems = checker.run()
     for problem in problems:
@@ -219,6 +221,7 @@ def _check(args: argparse.Namespace) -> int:
 def _preview(args: argparse.Namespace) -> int:
     if not 400 <= args.status <= 599:
         raise UsageError(f"STATUS must be an error status, 400 to 599 (not {args.status})")
+    folders(args.template_dirs, "--template-dir")
     engine = Engine(Mode(args.mode), args.template_dirs)
     page = sample_page(engine, args.status, reference=new_reference())
     with render_failures_logged() as failures:

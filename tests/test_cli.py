@@ -383,7 +383,15 @@ def test_check_of_a_folder_that_does_not_exist_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli.main(["check", "--template-dir", str(tmp_path / "nowhere")]) == 2
-    assert "is not a folder" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f"debugpages check: error: --template-dir: '{tmp_path}/nowhere' is not a folder "
+        f"(looked for {tmp_path}/nowhere)\n"
+    )
+    assert cli.main(["preview", "500", "--template-dir", "nowhere"]) == 2
+    assert capsys.readouterr().err == (
+        "debugpages preview: error: --template-dir: 'nowhere' is not a folder (looked for "
+        f"{Path.cwd()}/nowhere, from the current folder {Path.cwd()})\n"
+    )
 
 
 # --- preview ----------------------------------------------------------------------------
