@@ -255,3 +255,44 @@ def test_gunicorn_sends_the_page_of_the_mode(mode: str, tmp_path: Path) -> None:
     assert (handled.status, handled.text) == (409, "sorry: no more tea")
     [reference] = logged_references(server.output())  # logged once, by debugpages
     assert reference in fetched.text
+
+
+RUNSERVER_SETTINGS = """
+DEBUG = {debug}
+SECRET_KEY = "only-for-the-tests"
+ALLOWED_HOSTS = ["127.0.0.1"]
+ROOT_URLCONF = "shop"
+INSTALLED_APPS = []
+DATABASES = {{}}
+MIDDLEWARE = ["debugpages.django.ErrorPagesMiddleware"]
+"""
+RUNSERVER_SHOP = """
+from django.urls import path
+
+
+def fail(request):
+    raise ValueError("could not convert 'two euros'")
+
+
+urlpatterns = [path("fail", fail)]
+"""
+
+
+@pytest.mark.parametrize(("debug", "shown"), [(True, True), (False, False)])
+def test_runserver_follows_debug_with_no_debugpages_set(
+    debug: bool, shown: bool, tmp_path: Path
+) -> None:
+    (tmp_path / "settings.py").write_text(RUNSERVER_SETTINGS.format(debug=debug))
+    (tmp_path / "shop.py").write_text(RUNSERVER_SHOP)
+    argv = ["django", "runserver", "127.0.0.1:{port}", "--noreload", "--settings", "settings"]
+    with running(
+        argv, tmp_path / "runserver.log", {"PYTHONPATH": str(tmp_path)}, tmp_path
+    ) as server:
+        fetched = fetch(server.base, "/fail", TEXT)
+        output = server.output()
+    assert fetched.status == 500
+    assert ("could not convert 'two euros'" in fetched.text) is shown
+    assert "DEBUG = True" not in fetched.text  # debugpages' page, not Django's technical 500
+    assert "Reference" in fetched.text or "reference" in fetched.text
+    if debug:  # a WARNING: seen with no logging set up
+        assert "debugpages: mode on (from settings.DEBUG)" in output, output
