@@ -110,14 +110,15 @@ class Renderer:
         self.builtin: jinja2.Environment = templating.builtin_environment(builtin_folder)
         self.environments = [self.builtin]
         names = [name for name in self.builtin.list_templates() if name != "demo.html"]
+        templating.load_all(self.builtin, names)
         if folders:
             users = [jinja2.FileSystemLoader(folder) for folder in folders]
             loader = jinja2.ChoiceLoader([*users, jinja2.FileSystemLoader(builtin_folder)])
             cache = templating.builtin_cache(builtin_folder)
-            self.environments.insert(0, templating.environment(loader, auto_reload, cache))
-            names += [name for folder in folders for name in _status_templates(folder)]
-        for env in self.environments:
-            templating.load_all(env, names)
+            env = templating.environment(loader, auto_reload, cache)
+            self.environments.insert(0, env)
+            statuses = [name for folder in folders for name in _status_templates(folder)]
+            templating.load_all(env, [*names, *statuses])
 
     def render(self, names: Sequence[str], context: Mapping[str, Any]) -> str:
         """The first of ``names`` that renders; the built-in one; else a minimal page."""

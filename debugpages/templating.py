@@ -1,4 +1,5 @@
-"""Jinja, set up for debugpages: the environments, the fast escape, the bytecode cache.
+"""Jinja, set up for debugpages: the environments, the code generator of the fast
+escape (``render.escape_output``), the bytecode cache.
 
 Imported when a ``Renderer`` is built, never by ``import debugpages`` and never on a
 failure's path. The built-in templates are compiled once per machine and loaded once
