@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     harness.driver.run(measure_all(measurements, budget, args.seed))
     happy = harness.driver.run(measure_happy(harness, target_s=0.05 if args.quick else 0.2))
     harness.driver.close()
-    fresh_runs = args.fresh_runs if args.fresh_runs is not None else (3 if args.quick else 9)
+    fresh_runs = args.fresh_runs if args.fresh_runs is not None else (3 if args.quick else 11)
     first = fresh.measure(fresh_runs, args.seed, say) if fresh_runs else None
     raw = {
         "machine": machine(),
