@@ -44,7 +44,9 @@ class ASGIErrorPages:
 
     ``mode`` beats the ``DEBUGPAGES`` environment variable, which beats ``default``.
     The other arguments are ``ErrorPages``' own. Only ``http`` scopes are watched;
-    ``lifespan`` and ``websocket`` pass through.
+    ``lifespan`` and ``websocket`` pass through. A mistake in the arguments is a
+    ``ConfigurationError`` here, or, when Starlette or FastAPI build the middleware at
+    their first lifespan event (``add_middleware``), a failed lifespan startup.
     """
 
     def __init__(
