@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from debugpages import ConfigurationError, ErrorPages, Mode
-from debugpages.switch import ACCEPTED, parse_mode, resolve_mode
+from debugpages.switch import ACCEPTED, DebugFlag, announcement, parse_mode, resolve_mode
 
 from .apps import ok_app
 
@@ -119,3 +119,54 @@ def test_the_chosen_mode_is_logged_once_with_its_source(
     assert logged[0].levelno == level
     assert pages.mode.value in logged[0].getMessage()
     assert source in logged[0].getMessage()
+
+
+FLASK = "Flask's app.debug"
+FLAG_ON, FLAG_OFF = DebugFlag(FLASK, True), DebugFlag(FLASK, False)
+
+
+@pytest.mark.parametrize(
+    ("argument", "env", "flag", "expected"),
+    [
+        ("off", "on", FLAG_ON, (Mode.OFF, "argument")),  # the argument first
+        (None, "off", FLAG_ON, (Mode.OFF, "DEBUGPAGES")),  # then the variable
+        (None, "", FLAG_ON, (Mode.ON, "Flask's app.debug")),  # then the framework's flag
+        (None, None, FLAG_OFF, (Mode.OFF, "Flask's app.debug")),
+        (None, None, DebugFlag("settings.DEBUG", True, follow=False), (Mode.OFF, "default")),
+        (None, None, None, (Mode.OFF, "default")),  # then the context's default
+    ],
+)
+def test_the_framework_debug_flag_comes_after_argument_and_variable(
+    argument: str | None, env: str | None, flag: DebugFlag | None, expected: tuple[Mode, str]
+) -> None:
+    environ = {} if env is None else {"DEBUGPAGES": env}
+    assert resolve_mode(argument, environ=environ, flag=flag) == expected
+
+
+@pytest.mark.parametrize(
+    ("mode", "source", "flag", "warn", "line"),
+    [
+        (Mode.OFF, "default", None, False, "debugpages: mode off (from default)"),
+        (Mode.OFF, FLASK, FLAG_OFF, False, "debugpages: mode off (from Flask's app.debug)"),
+        (Mode.ON, FLASK, FLAG_ON, True, "debugpages: mode on (from Flask's app.debug)"),
+        (
+            Mode.OFF, "DEBUGPAGES", FLAG_ON, True,
+            "debugpages: mode off (from DEBUGPAGES), although Flask's app.debug is True: "
+            "DEBUGPAGES wins",
+        ),
+        (
+            Mode.LEGACY_200, "argument", FLAG_OFF, True,
+            "debugpages: mode legacy-200 (from argument), although Flask's app.debug is False: "
+            "argument wins",
+        ),
+        (
+            Mode.OFF, "default", DebugFlag("Flask's app.debug", True, follow=False), True,
+            "debugpages: mode off (from default), although Flask's app.debug is True: default "
+            "(follow_debug=False) wins",
+        ),
+    ],
+)  # fmt: skip
+def test_a_mode_against_the_framework_flag_is_a_warning_naming_the_winner(
+    mode: Mode, source: str, flag: DebugFlag | None, warn: bool, line: str
+) -> None:
+    assert announcement(mode, source, flag) == (warn, line)
