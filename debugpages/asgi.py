@@ -130,8 +130,7 @@ async def _refuse_to_start(
     if scope["type"] != "lifespan":
         raise error
     message = await receive()
-    if message["type"] == "lifespan.startup":
-        log.error("debugpages: %s", error)
+    if message["type"] == "lifespan.startup":  # the server logs the message, and stops
         await send({"type": "lifespan.startup.failed", "message": f"debugpages: {error}"})
 
 

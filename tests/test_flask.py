@@ -303,3 +303,36 @@ def test_flask_run_without_debug_sends_the_production_page(tmp_path: Path) -> No
         fetched = fetch(server.base, "/fail", TEXT)
     assert fetched.status == 500
     assert "two euros" not in fetched.text
+
+
+APP_RUN_DEBUG = """
+import sys
+
+from flask import Flask
+
+import debugpages.flask
+
+app = Flask(__name__)
+
+
+@app.get("/fail")
+def fail():
+    raise ValueError("could not convert 'two euros'")
+
+
+debugpages.flask.init_app(app)
+
+if __name__ == "__main__":
+    app.run(host="127.0.0.1", port=int(sys.argv[1]), debug=True, use_reloader=False)
+"""
+
+
+def test_app_run_debug_true_after_init_app_shows_tracebacks(tmp_path: Path) -> None:
+    """The tutorials' ``app.run(debug=True)`` sets the flag after ``init_app``: it counts."""
+    (tmp_path / "tutorial.py").write_text(APP_RUN_DEBUG)
+    with running(["tutorial", "{port}"], tmp_path / "run.log", {}, cwd=tmp_path) as server:
+        fetched = fetch(server.base, "/fail", TEXT)
+        output = server.output()
+    assert fetched.status == 500
+    assert "ValueError: could not convert 'two euros'" in fetched.text
+    assert "debugpages: mode on (from Flask's app.debug)" in output.splitlines(), output
