@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -110,22 +111,42 @@ def _current_reference() -> str | None:
 install(log, _current_reference)  # every record's fields, and the server's log by default
 
 
-class MaskedTracebacks(logging.Formatter):
-    """A formatter mixin whose ``formatException`` gives the masked traceback.
+_pending: ContextVar[str | None] = ContextVar("debugpages_exc_text", default=None)
+"""The masked text of the record a ``MaskedTracebacks`` formatter is formatting."""
 
-    For formatters that format ``exc_info`` themselves instead of printing ``exc_text``:
-    ``class Json(MaskedTracebacks, pythonjsonlogger.json.JsonFormatter): ...``.
+
+def format_exception(exc_info: Any) -> str:
+    """The masked traceback of ``exc_info``: for a formatter that formats it itself, such as
+    structlog's ``ExceptionRenderer(debugpages.logs.format_exception)``."""
+    pending = _pending.get()
+    if pending is not None:
+        return pending
+    exc = exc_info[1] if isinstance(exc_info, tuple) and len(exc_info) == 3 else exc_info
+    if not isinstance(exc, BaseException):
+        return "".join(traceback.format_exception(*exc_info))
+    handling_now = _current.get()
+    known = (handling_now.texts or {}).get(id(exc)) if handling_now is not None else None
+    return known[1] if known is not None and known[0] is exc else masked_traceback(exc)
+
+
+class MaskedTracebacks(logging.Formatter):
+    """A formatter mixin for formatters that format ``exc_info`` themselves instead of
+    printing ``exc_text`` (python-json-logger, structlog's ``ProcessorFormatter``): put it
+    first among the bases, and the traceback they print is debugpages' masked one.
+
+    ``class JsonFormatter(MaskedTracebacks, pythonjsonlogger.json.JsonFormatter): ...``
     """
 
-    def formatException(self, ei: Any) -> str:
-        exc = ei[1] if isinstance(ei, tuple) and len(ei) == 3 else None
-        if not isinstance(exc, BaseException):
-            return super().formatException(ei)
-        handling_now = _current.get()
-        known = (handling_now.texts or {}).get(id(exc)) if handling_now else None
-        if known is not None and known[0] is exc:
-            return known[1]
-        return masked_traceback(exc)
+    def format(self, record: logging.LogRecord) -> str:
+        own = record.name == log.name or record.name.startswith(f"{log.name}.")
+        token = _pending.set(record.exc_text if own and record.exc_text else None)
+        try:
+            return super().format(record)
+        finally:
+            _pending.reset(token)
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+        return format_exception(ei)
 
 
 def request_line(environ: Mapping[str, Any], masker: Masker = NO_MASKER) -> tuple[str, str]:

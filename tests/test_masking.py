@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextlib
 import dataclasses
 import html
 import json
@@ -21,6 +22,8 @@ from typing import Any
 
 import pytest
 from flask import Flask, render_template, request
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from werkzeug.test import Client
 
 import debugpages.flask
@@ -349,3 +352,226 @@ def test_the_oldest_exceptions_of_a_long_chain_hold_no_secret(log: Lines) -> Non
     text = outputs(app, log)
     assert made("chain", 17) not in text
     assert "older chained exceptions not shown" in text
+
+
+# --- the framework's own containers -----------------------------------------------------
+
+
+def test_django_request_post_read_by_the_view_is_masked_and_shown(log: Lines) -> None:
+    from django.test import Client as DjangoClient
+    from django.test import override_settings
+
+    from . import django_site  # noqa: F401 - the project's settings and URLs
+
+    password = made("django", 18)
+    with override_settings(DEBUGPAGES={"MODE": "on"}):
+        client = DjangoClient(raise_request_exception=False)
+        client.get("/ok")
+        bodies = [
+            client.post(
+                "/signup",
+                {"email": "ada@example.org", "password": password},
+                **{"HTTP_ACCEPT": accept["Accept"]},
+            ).content.decode()
+            for accept in FORMATS
+        ]
+    text = "\n".join([*bodies, *map(readable, bodies), log.text])
+    assert_never_shown(password, text)
+    assert "ada@example.org" in text  # the view's message, and the form field
+    assert "email = ada@example.org" in readable(bodies[1])  # the form, as Django parsed it
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/x-www-form-urlencoded", "Application/X-WWW-Form-URLencoded; charset=UTF-8"],
+)
+def test_a_form_is_masked_whether_or_not_the_app_read_it(content_type: str, log: Lines) -> None:
+    password = made("form", 19)
+    body = urllib.parse.urlencode({"password": password, "user": "ada"})
+
+    def reads(environ: dict[str, Any], start_response: object) -> list[bytes]:
+        from werkzeug.wrappers import Request
+
+        form = Request(environ).form  # the framework reads the body, and keeps the form
+        raise RuntimeError(f"no user {form['user']}")
+
+    for app in (apps.plain, reads):
+        client = Client(ErrorPages(app, mode="on"))
+        for accept in FORMATS:
+            response = client.post("/", data=body, content_type=content_type, headers=accept)
+            text = response.get_data(as_text=True)
+            assert_never_shown(password, text + readable(text) + log.text)
+            if accept is JSON:
+                assert "user = ada" in readable(text)
+
+
+def test_starlette_form_read_by_the_endpoint_is_masked(log: Lines) -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request as StarletteRequest
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from debugpages import ASGIErrorPages
+
+    password = made("starlette", 20)
+
+    async def login(request: StarletteRequest) -> Any:
+        form = await request.form()
+        raise RuntimeError(f"no user {form['user']}")
+
+    app = Starlette(routes=[Route("/login", login, methods=["POST"])])
+    app.add_middleware(ASGIErrorPages, mode="on")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        bodies = [
+            client.post("/login", data={"password": password, "user": "ada"}, headers=accept).text
+            for accept in FORMATS
+        ]
+    text = "\n".join([*bodies, *map(readable, bodies), log.text])
+    assert_never_shown(password, text)
+    assert "no user ada" in text
+
+
+def test_a_failure_after_the_response_started_is_logged_with_the_users_patterns(
+    log: Lines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from starlette.testclient import TestClient
+
+    from debugpages import ASGIErrorPages
+
+    iban, pin = made("iban", 21), made("pin", 22)
+    monkeypatch.setenv("DEBUGPAGES_SENSITIVE", "^pin$")
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        customer_iban, pin = made("iban", 21), made("pin", 22)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise RuntimeError(f"failed for {customer_iban} {pin}")
+
+    wrapped = ASGIErrorPages(app, mode="on", sensitive=["iban"])
+    TestClient(wrapped, raise_server_exceptions=False).get("/")  # no lifespan: http only
+    assert "RuntimeError" in log.text
+    assert iban not in log.text
+    assert pin not in log.text
+
+
+# --- formatters that format the exception themselves ------------------------------------
+
+
+class JsonLines(logging.Handler):
+    def __init__(self, formatter: logging.Formatter) -> None:
+        super().__init__()
+        self.setFormatter(formatter)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def _json_formatters() -> list[logging.Formatter]:
+    import structlog
+    from pythonjsonlogger.json import JsonFormatter
+
+    from debugpages.logs import MaskedTracebacks, format_exception
+
+    class Json(MaskedTracebacks, JsonFormatter):
+        """python-json-logger, printing debugpages' masked traceback."""
+
+    structured = structlog.stdlib.ProcessorFormatter(
+        processor=structlog.processors.JSONRenderer(),
+        foreign_pre_chain=[structlog.processors.ExceptionRenderer(format_exception)],
+    )
+    return [Json("%(levelname)s %(reference)s %(message)s"), structured]
+
+
+@pytest.mark.parametrize("formatter", _json_formatters(), ids=["python-json-logger", "structlog"])
+def test_json_formatters_print_the_masked_traceback(formatter: logging.Formatter) -> None:
+    handler = JsonLines(formatter)
+    logger = logging.getLogger("debugpages")
+    logger.addHandler(handler)
+    password = made("json", 23)
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        password = made("json", 23)
+        raise RuntimeError(f"login failed with {password}")
+
+    try:
+        Client(ErrorPages(app, mode="off")).get("/")
+    finally:
+        logger.removeHandler(handler)
+    [line] = [line for line in handler.lines if "RuntimeError" in line]
+    record = json.loads(line)
+    assert "Traceback (most recent call last)" in json.dumps(record)
+    assert password not in line
+    assert MASK in json.dumps(record)
+
+
+# --- values nobody thought of -----------------------------------------------------------
+
+_SECRET_TEXT = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zs")),
+    min_size=8,
+    max_size=40,
+).filter(lambda text: text.strip() == text and MASK not in text)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=_SECRET_TEXT,
+    name=st.sampled_from(["password", "apiKey", "X-Auth-Token", "client_secret", "dsn"]),
+    where=st.sampled_from(["message", "list", "dict", "object", "note"]),
+)
+def test_a_secret_never_comes_out_in_any_form(secret: str, name: str, where: str) -> None:
+    def app(environ: object, start_response: object) -> list[bytes]:
+        hidden = {name: secret}
+        holder = types.SimpleNamespace(value=[secret])
+        shown: object = {
+            "message": secret,
+            "list": [secret],
+            "dict": {"label": secret},
+            "object": holder,
+            "note": "",
+        }[where]
+        error = RuntimeError(f"failed: {shown!r} {len(hidden)}")
+        if where == "note":
+            error.add_note(f"with {secret}")
+        raise error
+
+    with _log() as log:
+        text = outputs(app, log)
+    assert_never_shown(secret, text)
+
+
+_WORD = st.sampled_from(["order", "total", "item", "label", "city", "title", "count", "note"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    parts=st.lists(_WORD, min_size=1, max_size=3),
+    value=st.text(alphabet="abcdefghijklmnopqrstuvwxyz -", min_size=6, max_size=30).filter(
+        lambda text: text.strip() == text
+    ),
+)
+def test_an_ordinary_value_under_an_ordinary_name_is_never_masked(
+    parts: list[str], value: str
+) -> None:
+    name = "_".join(parts)
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        scope = {name: value}
+        raise LookupError(f"nothing for {scope[name]}")
+
+    client = Client(ErrorPages(app, mode="on"))
+    page = readable(client.get("/", headers=JSON).get_data(as_text=True))
+    assert f"LookupError: nothing for {value}" in page or f"nothing for {value}" in page
+    assert f"scope = {{{name!r}: {value!r}}}" in page
+    assert MASK not in page
+
+
+@contextlib.contextmanager
+def _log() -> Iterator[Lines]:
+    handler = Lines()
+    logger = logging.getLogger("debugpages")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)

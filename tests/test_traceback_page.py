@@ -7,6 +7,7 @@ import linecache
 import re
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -802,3 +803,45 @@ def test_a_malformed_path_map_is_a_configuration_error(monkeypatch: pytest.Monke
     monkeypatch.setenv("DEBUGPAGES_PATH_MAP", "/app:/home/me")
     with pytest.raises(ConfigurationError, match="DEBUGPAGES_PATH_MAP"):
         ErrorPages(apps.plain, mode="on")
+
+
+def _recurse(n: int) -> int:
+    return _recurse(n + 1)
+
+
+def _misspelled() -> None:
+    values = [1, 2]  # noqa: F841 - the name Python suggests
+    print(valuse)  # type: ignore[name-defined]  # noqa: F821 - the suggestion is the point
+
+
+@pytest.mark.parametrize(
+    "fail",
+    [
+        lambda: apps.plain({}, None),
+        lambda: apps.chained({}, None),
+        lambda: apps.group({}, None),
+        lambda: _recurse(0),
+        _misspelled,
+    ],
+    ids=["plain", "chained", "group", "recursion", "suggestion"],
+)
+def test_where_no_limit_applies_the_text_is_the_running_pythons_own(
+    fail: Callable[[], object],
+) -> None:
+    try:
+        fail()
+    except BaseException as exc:
+        expected = "".join(traceback.format_exception(exc)).removesuffix("\n")
+        report = capture(exc, None, Policy())
+    assert report.traceback == expected
+
+
+def test_a_limit_holds_for_the_page_and_the_text_alike() -> None:
+    def fail() -> None:
+        raise ExceptionGroup("many", [ValueError(f"member {i}") for i in range(12)])
+
+    policy = Policy(max_group_members=3)
+    report = report_of(fail, policy)
+    assert len(report.exception.members) == 3
+    assert report.traceback.count("ValueError: member") == 3
+    assert "and 9 more exceptions" in report.traceback
