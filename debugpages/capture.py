@@ -272,7 +272,9 @@ def _position(code: Any, lasti: int) -> tuple[Any, ...]:
 def _is(exc: object, te: traceback.TracebackException) -> bool:
     """Whether ``te`` was made from ``exc`` (an attribute that changes between two reads,
     as a hostile exception's may, ends the walk there)."""
-    return isinstance(exc, BaseException) and type(exc) is te.exc_type
+    # Python 3.13 warns on reading ``exc_type`` and keeps it as ``_exc_type``.
+    made_from = te.__dict__.get("exc_type", te.__dict__.get("_exc_type"))
+    return isinstance(exc, BaseException) and type(exc) is made_from
 
 
 def _length(te: traceback.TracebackException) -> int:

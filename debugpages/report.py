@@ -106,7 +106,7 @@ class _Builder:
         known = self.views.get(id(exc))  # one exception met twice (a group's member that is
         if known is not None:  # also another's context): one view, named the second time
             return known
-        kind = captured.text.exc_type or type(exc)
+        kind = type(exc)
         limit = self.policy.max_message_chars
         if self.room < limit:
             limit = max(self.room, _SHORT_MESSAGE)
