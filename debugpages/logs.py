@@ -145,7 +145,7 @@ class MaskedTracebacks(logging.Formatter):
         finally:
             _pending.reset(token)
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+    def formatException(self, ei: Any) -> str:
         return format_exception(ei)
 
 
