@@ -57,7 +57,7 @@ app.add_middleware(ASGIErrorPages)
 
 def reference_in(page: str) -> str:
     """The reference a page shows (``Reference: X``, or ``quote the reference X.``)."""
-    found = re.search(r"[Rr]eference:? ([\w-]{16})\b", page)
+    found = re.search(r"[Rr]eference:? ([\w-]{16})(?![\w-])", page)
     assert found is not None, page
     return found[1]
 
