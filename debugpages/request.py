@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
-from werkzeug.datastructures import EnvironHeaders
 from werkzeug.http import parse_cookie, parse_options_header
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Request
@@ -65,12 +64,23 @@ def read_request(
         query=_attempt(lambda: _query(environ), no_pairs),
         form=form_pairs,
         files=file_pairs,
-        headers=_attempt(lambda: _pairs(EnvironHeaders(dict(environ)).items()), no_pairs),
+        headers=_attempt(lambda: _headers(environ), no_pairs),
         cookies=_attempt(lambda: _cookies(environ), no_pairs),
         environ=_attempt(
             lambda: _pairs((k, v) for k, v in environ.items() if isinstance(v, str)), no_pairs
         ),
     )
+
+
+def _headers(environ: Mapping[str, Any]) -> Pairs:
+    """The request's headers, named as werkzeug's ``EnvironHeaders`` names them."""
+    found = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            found.append((key[5:].replace("_", "-").title(), str(value)))
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            found.append((key.replace("_", "-").title(), str(value)))
+    return tuple(found)
 
 
 def _pairs(items: Iterable[tuple[object, object]]) -> Pairs:

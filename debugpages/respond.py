@@ -96,7 +96,8 @@ def read_failure(
     request = read_request(environ, form, url=page)
     try:
         frames = frames_of(captured.exceptions()) if captured is not None else ()
-        secrets = find_secrets(frames, request, policy)
+        read = environ if isinstance(environ, dict) else None
+        secrets = find_secrets(frames, request, policy, read=read)
     except Exception:
         log_failure("debugpages: looking for the secrets to mask failed")
         secrets = NO_SECRETS

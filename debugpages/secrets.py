@@ -60,10 +60,13 @@ def find_secrets(
     request: RequestFields | None,
     policy: Policy,
     environ: Mapping[str, str] | None = None,
+    *,
+    read: object = None,
 ) -> Secrets:
     """The secrets of the frames (each with whether it still runs: its locals are then
-    not read), the request and the OS environment (``environ``: ``os.environ``)."""
-    search = _Search(policy)
+    not read), the request and the OS environment (``environ``: ``os.environ``);
+    ``read``: the WSGI environ ``request`` was read from (its strings are searched)."""
+    search = _Search(policy, read)
     least = max(MIN_ENVIRON_SECRET, policy.min_secret_chars)
     environment = os.environ if environ is None else environ
     for name in list(environment):
@@ -78,8 +81,9 @@ def find_secrets(
 
 
 class _Search:
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, read: object = None) -> None:
         self.policy = policy
+        self.read = read
         self.found: set[str] = set()
         self.chars = 0
         self.left_out = 0
@@ -170,6 +174,11 @@ class _Search:
                         yield name, tuple.__getitem__(item, 1), index
                         continue
                 yield None, item, index
+            return
+        if isinstance(value, dict) and value is self.read:  # the request's environ: its
+            for key, item in dict.items(value):  # text was searched as request fields
+                if type(item) is not str:
+                    yield name_of(key), item, 0
             return
         mapping = entries(value, _MAX_NAMES)
         if mapping is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import io
 import os
 import types
 from collections.abc import Mapping
@@ -21,9 +22,9 @@ SEQUENCES = (list, tuple, set, frozenset, collections.deque)
 _OPAQUE = (
     type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
     types.CodeType, types.FrameType, types.TracebackType, types.GeneratorType,
-    types.CoroutineType, types.AsyncGeneratorType, BaseException,
+    types.CoroutineType, types.AsyncGeneratorType, BaseException, io.IOBase,
 )  # fmt: skip
-"""Objects whose fields are not theirs to show: code, modules, classes, exceptions."""
+"""Objects whose fields are not theirs to show: code, modules, classes, exceptions, files."""
 
 _NOT_OBJECTS = (*_OPAQUE, *SEQUENCES, Mapping, str, bytes, bytearray, int, float)
 
