@@ -225,3 +225,29 @@ def test_a_new_error_pages_compiles_no_built_in_template(
         ErrorPages(apps.plain, mode=mode)
         ErrorPages(apps.plain, mode=mode, template_dirs=[tmp_path])  # falls back on built-ins
     assert compiled == ["404.html"] * 3  # the user's own, one environment per ErrorPages
+
+
+def test_an_unusable_cache_folder_costs_a_compile_at_start_up_and_nothing_else(
+    tmp_path: Path, cold_then_warm: tuple[Any, Any]
+) -> None:
+    (tmp_path / f"_jinja2-cache-{os.getuid()}").write_text("not a folder")  # Jinja refuses it
+    result = fresh_process(tmp_path)
+    assert "traceback.html" in result["compiled_at_start"]
+    assert result["compiled"] == result["compiled_at_start"]
+    assert {key: new for key, (_, _, new) in result["pages"].items() if new} == {}
+    assert pages(result, "first") == pages(cold_then_warm[0], "first")
+
+
+def test_a_corrupt_cache_file_is_compiled_again_and_replaced(
+    tmp_path: Path, cold_then_warm: tuple[Any, Any]
+) -> None:
+    fresh_process(tmp_path)  # fills the cache
+    folder = tmp_path / f"_jinja2-cache-{os.getuid()}"
+    entries = sorted(folder.glob("__debugpages_*.cache"))
+    assert entries
+    for number, entry in enumerate(entries):  # garbage, truncated, empty
+        entry.write_bytes([b"\x00garbage" * 50, entry.read_bytes()[:40], b""][number % 3])
+    result = fresh_process(tmp_path)
+    assert len(result["compiled_at_start"]) == len(entries)
+    assert pages(result, "first") == pages(cold_then_warm[0], "first")
+    assert fresh_process(tmp_path)["compiled"] == []  # written anew, whole
