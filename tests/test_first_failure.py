@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from .conftest import ROOT
 from .pages import comparable
 from .processes import run
 
@@ -251,3 +252,43 @@ def test_a_corrupt_cache_file_is_compiled_again_and_replaced(
     assert len(result["compiled_at_start"]) == len(entries)
     assert pages(result, "first") == pages(cold_then_warm[0], "first")
     assert fresh_process(tmp_path)["compiled"] == []  # written anew, whole
+
+
+FRAMEWORKS = textwrap.dedent(
+    """
+    import json, logging, sys
+    logging.getLogger("debugpages").disabled = True
+    logging.getLogger("django").disabled = True
+    from flask import Flask
+    import debugpages.flask
+    from tests import django_site
+    from django.test import Client
+
+    flask_app = Flask("shop")
+
+    @flask_app.route("/fail")
+    def fail():
+        return {"in stock": 1}["out of stock"]
+
+    debugpages.flask.init_app(flask_app, mode=sys.argv[1])
+    flask_client, django_client = flask_app.test_client(), Client(raise_request_exception=False)
+    django_client.get("/ok")  # Django builds its middleware on its first request
+    imported = {}
+    for name, get in (("flask", flask_client.get), ("django", django_client.get)):
+        for accept in ("text/html", "application/json", "text/plain"):
+            before = set(sys.modules)
+            status = get("/fail", headers={"Accept": accept}).status_code
+            imported[f"{name} {accept} {status}"] = sorted(set(sys.modules) - before)
+    print(json.dumps(imported))
+    """
+)
+
+
+@pytest.mark.parametrize("mode", ["off", "on"])
+def test_the_first_failure_in_flask_and_django_imports_nothing(mode: str) -> None:
+    env = {**os.environ, "DEBUGPAGES": mode}
+    output = run([sys.executable, "-c", FRAMEWORKS, mode], env=env, cwd=ROOT)
+    imported = json.loads(output.splitlines()[-1])
+    assert len(imported) == 6
+    assert all(key.endswith(" 500") for key in imported)
+    assert {key: new for key, new in imported.items() if new} == {}
