@@ -20,6 +20,7 @@ import sysconfig
 from .capture import Capture, Captured, Step
 from .editor import Editor
 from .mask import Masker
+from .memo import Memo
 from .model import ErrorReport, ExceptionView, FrameView, RequestView, SourceLine, Variable
 from .policy import Policy, bound, cut_middle, safe_text
 from .request import ENVIRON_KEYS, Pairs, RequestFields
@@ -184,18 +185,21 @@ class _Builder:
             left_out = len(names) - len(variables)
         link = self.editor.link(summary.filename, summary.lineno or 0) if self.editor else None
         module = str(frame.f_globals.get("__name__", "")) if frame is not None else ""
+        texts = [path, display, safe_text(step.qualname), safe_text(module), link or ""]
+        if self.finds("\n".join(texts)):  # one search for the common case: nothing to mask
+            texts = [self.mask(text) for text in texts]
         return FrameView(
-            path=self.mask(path),
-            display_path=self.mask(display),
+            path=texts[0],
+            display_path=texts[1],
             line=summary.lineno or 0,
-            function=self.mask(safe_text(step.qualname)),
-            module=self.mask(safe_text(module)),
+            function=texts[2],
+            module=texts[3],
             is_library=is_library,
             source=source,
             variables=None if variables is None else tuple(variables),
             repeat_run=step.run,
             repeated=step.repeated,
-            editor_url=self.mask(link) if link else None,
+            editor_url=texts[4] or None,
             left_out_before=step.left_out_before,
             cut=cut,
             variables_left_out=left_out,
@@ -204,24 +208,51 @@ class _Builder:
     def source(self, step: Step) -> tuple[SourceLine, ...]:
         """The lines around where ``step`` stopped, masked, escaped and bounded (``()``
         without source). A masked line loses its mark: its columns moved."""
-        summary, context = step.summary, step.context
-        lineno = summary.lineno or 0
+        summary = step.summary
         module_globals = step.frame.f_globals if step.frame is not None else None
         lines = linecache.getlines(summary.filename, module_globals)
-        if not lines or not 0 < lineno <= len(lines):
-            return ()
-        numbers = range(max(lineno - context, 1), min(lineno + context, len(lines)) + 1)
-        raws = [lines[number - 1].rstrip("\r\n") for number in numbers]
-        secret = self.finds("\n".join(raws))  # one search for the common case: none
-        shown = []
-        for number, raw in zip(numbers, raws, strict=True):
-            masked = self.mask(raw) if secret else raw
-            mark = _mark(raw, step) if number == lineno and masked == raw else None
-            text = safe_text(bound(masked, _MAX_SOURCE_CHARS)[0])
-            if mark is not None and text[: mark[1]] != raw[: mark[1]]:
-                mark = None  # escaping shifted the columns: show the line unmarked
-            shown.append(SourceLine(number, text, number == lineno, mark))
-        return tuple(shown)
+        where = (summary.filename, summary.lineno, summary.end_lineno, summary.colno)
+        key = (*where, summary.end_colno, step.context)
+        known = _SOURCES.get(key)
+        if known is None or known[0] is not lines:  # not seen, or the file was read again
+            if len(_SOURCES) >= _MAX_SOURCES:
+                _SOURCES.clear()
+            known = _SOURCES[key] = (lines, *_source(lines, step))
+        _, shown, joined = known
+        if not self.finds(joined):  # one search for the common case: nothing to mask
+            return shown
+        masked = [self.mask(line) for line in joined.split("\n")]
+        return tuple(
+            line if text == line.text else SourceLine(line.number, text, line.current)
+            for line, text in zip(
+                shown, (safe_text(bound(m, _MAX_SOURCE_CHARS)[0]) for m in masked), strict=True
+            )
+        )
+
+
+_MAX_SOURCES = 512
+_SOURCES: Memo[tuple[object, ...], tuple[list[str], tuple[SourceLine, ...], str]] = Memo()
+"""The source shown around a frame's line, by file, position and context, with the
+``linecache`` lines it was read from (a file read again is never shown stale): a tenth
+of a traceback page that repeats. Unmasked: each page masks what it shows."""
+
+
+def _source(lines: list[str], step: Step) -> tuple[tuple[SourceLine, ...], str]:
+    """The source lines around ``step``'s line, escaped and bounded, and their raw text
+    joined (for the masker to search in one pass)."""
+    lineno, context = step.summary.lineno or 0, step.context
+    if not lines or not 0 < lineno <= len(lines):
+        return (), ""
+    numbers = range(max(lineno - context, 1), min(lineno + context, len(lines)) + 1)
+    raws = [lines[number - 1].rstrip("\r\n") for number in numbers]
+    shown = []
+    for number, raw in zip(numbers, raws, strict=True):
+        mark = _mark(raw, step) if number == lineno else None
+        text = safe_text(bound(raw, _MAX_SOURCE_CHARS)[0])
+        if mark is not None and text[: mark[1]] != raw[: mark[1]]:
+            mark = None  # escaping shifted the columns: show the line unmarked
+        shown.append(SourceLine(number, text, number == lineno, mark))
+    return tuple(shown), "\n".join(raws)
 
 
 def _mark(line: str, step: Step) -> tuple[int, int] | None:
@@ -317,14 +348,16 @@ def request_view(request: RequestFields, policy: Policy, values: Values) -> Requ
     """The request as the page shows it: secret fields masked by name, every field by value."""
 
     def fields(pairs: Pairs) -> tuple[Variable, ...]:
+        secret = values.masker.finds("\n".join(text for pair in pairs for text in pair))
         shown = []
         for name, value in pairs:
-            shown_name = safe_text(values.masker.text(name))
+            shown_name = safe_text(values.masker.text(name) if secret else name)
             if policy.is_sensitive(name):
                 shown.append(Variable(shown_name, "********", False, True))
+            elif secret:
+                shown.append(Variable(shown_name, *values.text(value)))
             else:
-                text, cut = values.text(value)
-                shown.append(Variable(shown_name, text, cut))
+                shown.append(Variable(shown_name, *policy.text(value)))
         return tuple(shown)
 
     environ = tuple((k, v) for k, v in request.environ if k in ENVIRON_KEYS)
@@ -345,12 +378,13 @@ def environment_view(policy: Policy, values: Values) -> tuple[Variable, ...]:
     """The allow-listed OS environment variables, masked by name and by value."""
     shown = []
     for name in policy.environment:
-        if name in os.environ:
-            if policy.is_sensitive(name):
-                shown.append(Variable(name, "********", False, True))
-            else:
-                text, cut = values.text(os.environ[name])
-                shown.append(Variable(safe_text(name), text, cut))
+        value = os.environ.get(name)
+        if value is None:
+            continue
+        if policy.is_sensitive(name):
+            shown.append(Variable(name, "********", False, True))
+        else:
+            shown.append(Variable(safe_text(name), *values.text(value)))
     return tuple(shown)
 
 
