@@ -1,13 +1,13 @@
 """What a page can show, as plain data that nothing changes once it is made.
 
-The capture step fills these from an exception and a request; the templates read
-them. Nothing here knows HTML, and nothing here holds a frame, a traceback or a
+The model step (``debugpages.report``) fills these from the capture, the request and
+the secrets; the templates read them. Nothing here knows HTML, and nothing here holds a frame, a traceback or a
 value from the application: only bounded, escaped text and numbers.
 
 The classes made by the dozen per failure (``Variable``, ``FrameView``,
 ``ExceptionView``) are not frozen: a frozen dataclass costs ten times as much to
-make (about 4% of a traceback page in all). Only the capture step changes them,
-before the page is made: a frame view can be shared, so it is copied, never changed.
+make (about 4% of a traceback page in all). Only the model step changes them, before
+the page is made: a frame view can be shared, so it is copied, never changed.
 """
 
 from __future__ import annotations

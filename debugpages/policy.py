@@ -121,9 +121,8 @@ class Policy:
     min_secret_chars: int = 4
     """Values found under sensitive names shorter than this are masked by name only."""
     max_secrets: int = 256
-    """Texts (values and their escaped forms) masked by value per page; the rest by name only.
-
-    Each one costs the masking regular expression time on every string of the page."""
+    """Secret values masked by value per failure (each in all its forms); the rest by name
+    only. Each one costs the masking regular expression time on every string shown."""
     _sensitive_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _verdicts: dict[str, bool] = field(init=False, repr=False, compare=False)
 
