@@ -1,8 +1,9 @@
 """What a page can show, as plain data that nothing changes once it is made.
 
 The model step (``debugpages.report``) fills these from the capture, the request and
-the secrets; the templates read them. Nothing here knows HTML, and nothing here holds a frame, a traceback or a
-value from the application: only bounded, escaped text and numbers.
+the secrets; the templates read them. Nothing here knows HTML, and nothing here holds
+a frame, a traceback or a value from the application: only bounded, escaped text and
+numbers.
 
 The classes made by the dozen per failure (``Variable``, ``FrameView``,
 ``ExceptionView``) are not frozen: a frozen dataclass costs ten times as much to
