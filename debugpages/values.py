@@ -136,12 +136,12 @@ class Values:
                 return repr(self.masker.text(text))
             self._cut = True
             return f"{self.masker.head(text, limit)!r} … ({len(text):,} characters in all)"
-        raw = bytes(value[: limit + self.masker.reach])
-        shown = self.masker.head(repr(raw), limit + 3)
         if len(value) <= limit:
+            shown = self.masker.text(repr(bytes(value)))
             return shown if isinstance(value, bytes) else f"bytearray({shown})"
         self._cut = True
-        return f"{shown} … ({len(value):,} bytes in all)"
+        head = self.masker.head(repr(bytes(value[: limit + self.masker.reach])), limit)
+        return f"{head} … ({len(value):,} bytes in all)"
 
     def _int(self, value: int) -> str:
         if value.bit_length() > 4 * self.policy.max_value_chars:
