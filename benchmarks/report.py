@@ -184,8 +184,13 @@ server's record of what Starlette re-raises (as uvicorn writes it), Flask's
 `app.logger` record around werkzeug's production page, and the traceback werkzeug's
 debugger writes to `wsgi.errors`; the baselines log nothing. A `/distinct` case
 raises from a source file written and imported anew for every failure (untimed), so
-no memo of any renderer can hit; the others repeat one failure. Compare ratios
-within one run, never absolute times across runs."""
+no memo of any renderer can hit; the others repeat one failure. Fresh processes
+(benchmarks/fresh.py): each sample is a new interpreter that imports one renderer's
+library only; all share one byte-code folder, filled by an untimed warm-up process of
+each kind (so no side compiles Python, as none does once installed), and one temp
+folder (debugpages' template cache as after the first start), but for the kinds with
+an empty template cache. Compare ratios within one run, never absolute times across
+runs."""
 
 
 def markdown(raw: dict[str, Any]) -> str:
