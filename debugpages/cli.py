@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import ipaddress
 import logging
 import os
 import re
 import secrets
+import socket
 import sys
 import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.serving import run_simple
+from werkzeug.serving import get_sockaddr, run_simple, select_address_family
 
 from . import __version__
 from .check import FORMATS, Checker, render_failures, render_failures_logged, sample_page
@@ -170,6 +172,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"debugpages serve: error: importing {args.target!r} failed", file=sys.stderr)
         return 1
     if not os.environ.get("WERKZEUG_RUN_MAIN"):  # once, not again in the reloader's child
+        _check_port(args.host, args.port, "--port")
         print(
             f"debugpages: serving {args.target} on {_url(args.host, args.port)} in mode "
             f"{mode.value} (from {source}); Ctrl-C stops it",
@@ -197,6 +200,23 @@ def _serve(args: argparse.Namespace) -> int:
     _run(args.host, args.port, wrapped, reload=args.reload)
     print("debugpages: stopped")
     return 0
+
+
+def _check_port(host: str, port: int, how: str) -> None:
+    """A port another program holds is a one-line UsageError saying ``how`` to pick
+    another, before the banner (werkzeug would say so in two lines, after it)."""
+    family = select_address_family(host, port)
+    if family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug binds
+        try:
+            probe.bind(get_sockaddr(host, port, family))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                message = f"port {port} is in use on {host}: pick another with {how}"
+                raise UsageError(message) from None
+            # Anything else (an address this machine lacks): werkzeug reports it.
 
 
 def _run(host: str, port: int, app: WSGIApplication, reload: bool = False) -> None:
@@ -238,6 +258,7 @@ def _preview(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import make_demo
 
+    _check_port(args.host, args.port, "--port (make demo PORT=8000)")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = make_demo()
     print(f"debugpages demo on {_url(args.host, args.port)} (Ctrl-C stops it)", flush=True)

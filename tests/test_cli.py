@@ -183,6 +183,29 @@ def test_a_bad_target_is_one_line_naming_what_was_not_found(
     assert err == f"debugpages serve: error: {message}\n"
 
 
+@pytest.mark.parametrize(
+    ("command", "how"),
+    [(["serve", "shop:app"], "--port"), (["demo"], "--port (make demo PORT=8000)")],
+)
+def test_a_busy_port_is_one_line_naming_it_and_how_to_pick_another(
+    project: Path, command: list[str], how: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = Child([sys.executable, "-m", "debugpages", *command, "--port", str(port)])
+        try:
+            output, _ = busy.process.communicate(timeout=30)
+        finally:
+            busy.kill()
+    assert busy.process.returncode == 2
+    assert output == (
+        f"debugpages {command[0]}: error: port {port} is in use on 127.0.0.1: "
+        f"pick another with {how}\n"
+    )
+
+
 def test_a_typo_in_debugpages_is_one_line_too(
     project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import textwrap
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
-from .processes import run
+from .conftest import ROOT, fetch
+from .frameworks import free_port
+from .processes import Child, run
 
 TEMPLATES = {p.name for p in (ROOT / "templates").iterdir() if p.is_file()}
 
@@ -75,3 +79,34 @@ def test_an_installed_wheel_renders_pages_from_outside_the_checkout(
     assert lines[0] == "off 500 True False"
     assert lines[1] == "on 500 True True"
     assert lines[2].startswith(str(venv))  # the installed copy, not the checkout
+
+
+def test_make_demo_installs_the_package_alone_and_serves_on_the_port_given(
+    tmp_path: Path,
+) -> None:
+    venv, port = tmp_path / "venv", free_port()
+    argv = ["make", "--no-print-directory", "-C", str(ROOT), "demo", f"PYTHON={sys.executable}"]
+    demo = Child([*argv, f"VENV={venv}", f"PORT={port}"], env=_without("DEBUGPAGES"))
+    try:
+        deadline = time.monotonic() + 240  # a new environment: venv, then pip install -e .
+        while True:
+            with contextlib.suppress(OSError):
+                page = fetch(f"http://127.0.0.1:{port}", "/on/plain", {"Accept": "text/plain"})
+                break
+            assert demo.process.poll() is None, demo.stop()
+            assert time.monotonic() < deadline, demo.stop()
+            time.sleep(0.2)
+        assert page.status == 500
+        assert "TypeError" in page.text
+    finally:
+        output = demo.stop(signal.SIGINT)
+        demo.kill()
+    assert f"debugpages demo on http://127.0.0.1:{port}/" in output
+    installed = run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format=freeze"])
+    names = {line.split("==")[0].lower() for line in installed.splitlines()}
+    assert {"debugpages", "werkzeug", "jinja2"} <= names
+    assert not names & {"pytest", "playwright", "mypy", "ruff", "django", "flask", "hypothesis"}
+
+
+def _without(name: str) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != name}
