@@ -315,6 +315,15 @@ def test_check_passes_on_the_built_in_templates(capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().out.startswith("debugpages check: no problems in ")
 
 
+def _json_error(text: str) -> str:
+    """What this Python's json module says of ``text``."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        return str(error)
+    raise AssertionError(f"{text!r} is valid JSON")
+
+
 BAD_TEMPLATES = {
     "reaches_for_the_error": (
         "500.txt",
@@ -346,8 +355,10 @@ BAD_TEMPLATES = {
     "renders_invalid_json": (
         "500.json",
         '{\n  "status": {{ page.status }},\n}\n',
-        "500.json (off, json): renders invalid JSON (Expecting property name enclosed in double "
-        "quotes: line 3 column 1 (char 19), in the output)",
+        # In the running Python's words: 3.13 names the trailing comma, 3.11 what it expected.
+        "500.json (off, json): renders invalid JSON ("
+        + _json_error('{\n  "status": 500,\n}\n')
+        + ", in the output)",
     ),
     "escapes_plain_text": (
         "error.txt",
