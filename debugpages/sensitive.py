@@ -19,7 +19,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 ALL = frozenset({"*"})
 """Recorded for a function whose every local is sensitive."""
 
-_marked: weakref.WeakKeyDictionary[CodeType, frozenset[str]] = weakref.WeakKeyDictionary()
+_marked: dict[int, tuple[weakref.ref[CodeType], frozenset[str]]] = {}
+"""The marks, by the identity of the code they were made on: equal code compiled from
+another file (a twin) compares equal, and is not marked by it."""
 
 
 @overload
@@ -52,13 +54,19 @@ def _mark(function: F, names: frozenset[str]) -> F:
         current = getattr(current, "__func__", current)  # classmethod, staticmethod
         code = getattr(current, "__code__", None)
         if isinstance(code, CodeType):
-            _marked[code] = _marked.get(code, frozenset()) | names
+            _marked[id(code)] = (_forget_when_gone(code), marked_names(code) | names)
         current = getattr(current, "__wrapped__", None)
         if current is None:
             break
     return function
 
 
+def _forget_when_gone(code: CodeType) -> weakref.ref[CodeType]:
+    key = id(code)
+    return weakref.ref(code, lambda _: _marked.pop(key, None))
+
+
 def marked_names(code: CodeType) -> frozenset[str]:
     """The locals marked sensitive for frames running ``code``; ``ALL`` for every one."""
-    return _marked.get(code, frozenset())
+    known = _marked.get(id(code))
+    return known[1] if known is not None and known[0]() is code else frozenset()

@@ -486,6 +486,27 @@ def test_a_function_marked_after_it_failed_has_its_locals_masked_from_then_on() 
     assert "5500-0000-0000-0004" not in on_text(app)
 
 
+def test_marking_a_function_leaves_its_twin_from_another_file_alone(tmp_path: Path) -> None:
+    source = "def pay():\n    card = 'card-' + '4242'\n    raise RuntimeError('declined')\n"
+    twins = []
+    for name in ("shop_a.py", "shop_b.py"):  # equal code, compiled from two files
+        scope: dict[str, Any] = {}
+        exec(compile(source, str(tmp_path / name), "exec"), scope)
+        twins.append(scope["pay"])
+    assert twins[0].__code__ == twins[1].__code__  # what a code-keyed registry would merge
+    sensitive_variables("card")(twins[0])
+
+    def app_of(pay: Any) -> Any:
+        def app(environ: object, start_response: object) -> list[bytes]:
+            pay()
+            return []
+
+        return app
+
+    assert "card-4242" not in on_text(app_of(twins[0]))
+    assert "card = 'card-4242'" in on_text(app_of(twins[1]))
+
+
 def test_the_decorator_returns_the_function_itself() -> None:
     def plain(x: int) -> int:
         return x
