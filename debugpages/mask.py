@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
+from .policy import safe_text
+
 MASK = "********"
 """What a masked value shows: fixed length, so the secret's length is not shown either."""
 
@@ -33,13 +35,18 @@ def forms(secret: str) -> set[str]:
     """The texts that show ``secret`` on a page, itself first among them."""
     found = {
         secret,
+        safe_text(secret),  # with its controls and lone surrogates escaped, as pages show it
         repr(secret)[1:-1],
         repr(secret + "'\"")[1:-4],  # inside single quotes: ' escaped, as repr does with both
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
         html.escape(secret),
     }
-    for encoded in (quote(secret, safe=""), quote_plus(secret, safe="")):
+    url = (
+        quote(secret, safe="", errors="surrogatepass"),
+        quote_plus(secret, "", errors="surrogatepass"),
+    )
+    for encoded in url:
         found |= {encoded, _PERCENT.sub(lambda m: m.group().lower(), encoded)}
     raw = secret.encode("utf-8", "surrogatepass")
     for coded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):

@@ -76,7 +76,10 @@ def find_secrets(
         search.request(request)
     for frame, running in frames:
         if not running:
-            search.frame(frame)
+            try:
+                search.frame(frame)
+            except Exception:  # a frame too odd to read: the secrets found so far stand
+                search.unsearched += 1
     return search.result()
 
 
