@@ -79,8 +79,11 @@ class Values:
         return Variable(shown_name, text, cut or self._cut)
 
     def text(self, value: str, limit: int | None = None) -> tuple[str, bool]:
-        """A message, a note, a field: masked, then escaped and bounded."""
+        """A message, a note, a field: masked, then escaped and bounded. Always a plain
+        ``str``: a ``Markup`` or ``SafeString`` would reach the page unescaped."""
         limit = self.policy.max_value_chars if limit is None else limit
+        if type(value) is not str:
+            value = str.__str__(value)
         if len(value) <= limit:
             return self.policy.text(self.masker.text(value), limit)
         head = safe_text(self.masker.head(value, limit))[:limit]

@@ -575,3 +575,22 @@ def _log() -> Iterator[Lines]:
         yield handler
     finally:
         logger.removeHandler(handler)
+
+
+def test_text_that_claims_to_be_safe_html_is_escaped_like_any_other() -> None:
+    from markupsafe import Markup
+
+    class Claims:
+        def __repr__(self) -> str:
+            return Markup("<i>repr-payload</i>")
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        claims = Claims()  # noqa: F841 - shown among the locals
+        error = ValueError(Markup("<b>message-payload</b>"))
+        error.add_note(Markup("<u>note-payload</u>"))
+        raise error
+
+    page = Client(ErrorPages(app, mode="on")).get("/", headers=HTML).get_data(as_text=True)
+    for tag in ("<i>repr-payload", "<b>message-payload", "<u>note-payload"):
+        assert tag not in page
+        assert html.escape(tag, quote=False).replace(">", "&gt;") in page
