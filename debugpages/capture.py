@@ -28,7 +28,8 @@ from typing import Any
 from .memo import Memo
 from .policy import Policy
 
-_HIDE = "__traceback_hide__"
+HIDE = "__traceback_hide__"
+"""Paste's and werkzeug's name for a local or global that hides frames."""
 _MAX_GROUP_DEPTH = 10
 _MAX_EXCEPTIONS = 100
 _OWN = __name__.rpartition(".")[0] + "."
@@ -234,10 +235,10 @@ class _Walk:
         a frame still running, declaring it is enough: its locals are not read), a true
         global its module's frames."""
         frame = entry.tb_frame
-        declared = _HIDE in frame.f_code.co_varnames
-        if declared and (id(frame) in self.running or frame.f_locals.get(_HIDE)):
+        declared = HIDE in frame.f_code.co_varnames
+        if declared and (id(frame) in self.running or frame.f_locals.get(HIDE)):
             return True
-        return bool(frame.f_globals.get(_HIDE))
+        return bool(frame.f_globals.get(HIDE))
 
     def step(self, entry: TracebackType) -> Step:
         frame, lasti = entry.tb_frame, entry.tb_lasti

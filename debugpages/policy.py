@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .config import limits
@@ -147,23 +147,6 @@ class Policy:
             )
             verdict = self._verdicts[name] = found and name not in _FOLDER_VARIABLES
         return verdict
-
-    def sensitive_among(self, names: Iterable[object]) -> list[str]:
-        """The names that hold secrets, in order (anything but a string is no name).
-
-        One call for a whole list (an environ's keys, a code's locals): the verdicts
-        already known are looked up without a call per name.
-        """
-        verdicts = self._verdicts
-        found: list[str] = []
-        for name in names:
-            if isinstance(name, str):
-                verdict = verdicts.get(name)
-                if verdict is None:
-                    verdict = self.is_sensitive(name)
-                if verdict:
-                    found.append(name)
-        return found
 
     def with_sensitive(self, *patterns: str) -> Policy:
         """This policy, with more sensitive-name patterns."""

@@ -17,9 +17,9 @@ import site
 import sys
 import sysconfig
 
-from .capture import Capture, Captured, Step
+from .capture import HIDE, Capture, Captured, Step
 from .editor import Editor
-from .mask import Masker
+from .mask import MASK, Masker
 from .memo import Memo
 from .model import ErrorReport, ExceptionView, FrameView, RequestView, SourceLine, Variable
 from .policy import Policy, bound, cut_middle, safe_text
@@ -31,7 +31,6 @@ from .values import Values
 _MAX_SOURCE_CHARS = 300
 _FRAME_COST = 200  # characters of markup around a frame, for the page's size budget
 _SHORT_MESSAGE = 200  # how much of a message is kept once the size budget is spent
-_HIDE = "__traceback_hide__"
 
 
 def build_report(
@@ -65,6 +64,11 @@ def build_report(
         notices.append(
             f"This page reached its size limit ({policy.max_page_bytes:,} bytes): the source "
             "and locals of some frames were cut, and each cut says so."
+        )
+    if secrets.unsearched:
+        notices.append(
+            f"The search for secrets stopped at its bound: {secrets.unsearched} values were "
+            "not looked into, and a secret held only there is not masked where else it shows."
         )
     if secrets.left_out:
         notices.append(
@@ -172,7 +176,7 @@ class _Builder:
         if step.show_locals and frame is not None:
             marked = marked_names(frame.f_code)
             every = "*" in marked
-            names = [item for item in sorted(frame.f_locals.items()) if item[0] != _HIDE]
+            names = [item for item in sorted(frame.f_locals.items()) if item[0] != HIDE]
             names = [item for item in names if item[0] != ".0"]  # a comprehension's iterator
             variables = []
             for name, value in names[: self.policy.max_variables]:
@@ -353,7 +357,7 @@ def request_view(request: RequestFields, policy: Policy, values: Values) -> Requ
         for name, value in pairs:
             shown_name = safe_text(values.masker.text(name) if secret else name)
             if policy.is_sensitive(name):
-                shown.append(Variable(shown_name, "********", False, True))
+                shown.append(Variable(shown_name, MASK, False, True))
             elif secret:
                 shown.append(Variable(shown_name, *values.text(value)))
             else:
@@ -382,7 +386,7 @@ def environment_view(policy: Policy, values: Values) -> tuple[Variable, ...]:
         if value is None:
             continue
         if policy.is_sensitive(name):
-            shown.append(Variable(name, "********", False, True))
+            shown.append(Variable(name, MASK, False, True))
         else:
             shown.append(Variable(safe_text(name), *values.text(value)))
     return tuple(shown)

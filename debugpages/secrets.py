@@ -44,7 +44,6 @@ _LONGEST_SECRET = 4096
 class Secrets:
     """The secrets of one failure, and the masker of every form they can take."""
 
-    texts: frozenset[str]
     masker: Masker
     left_out: int = 0
     """Secrets found beyond ``Policy.max_secrets``: masked by name only."""
@@ -52,7 +51,7 @@ class Secrets:
     """Values not searched once the search reached its bound."""
 
 
-NO_SECRETS = Secrets(frozenset(), Masker())
+NO_SECRETS = Secrets(Masker())
 
 
 def find_secrets(
@@ -96,13 +95,12 @@ class _Search:
         self.held: list[object] = []  # keeps the ids in ``seen`` unique during the search
 
     def result(self) -> Secrets:
-        texts = frozenset(self.found)
         shown = set()
-        for text in texts:
+        for text in self.found:
             shown |= {form for form in forms(text) if len(form) >= self.policy.min_secret_chars}
         shown -= {MASK}
         self.held.clear()
-        return Secrets(texts, Masker(shown), self.left_out, self.unsearched)
+        return Secrets(Masker(shown), self.left_out, self.unsearched)
 
     def add(self, value: object, least: int | None = None) -> None:
         """Keep a value that sat under a secret name: a string, bytes or a number."""

@@ -301,7 +301,7 @@ def test_masking_comes_before_every_cut(log: Lines) -> None:
         blob = b"x" * 1020 + secret.encode() + b"y" * 2000  # a bytes local over 1 KB
         long_text = "a" * 1015 + secret + "b" * 3000  # cut where the secret stands
         settings = {"api_token": secret}  # found in another local, after the others
-        source_line = "z" * 290 + secret  # noqa: F841 - a source line over 300 characters
+        near_the_end = "z" * 290 + secret  # noqa: F841 - a local whose secret is near its end
         raise RuntimeError(f"{len(blob) + len(long_text) + len(settings)}")
 
     text = outputs(app, log)
@@ -594,3 +594,36 @@ def test_text_that_claims_to_be_safe_html_is_escaped_like_any_other() -> None:
     for tag in ("<i>repr-payload", "<b>message-payload", "<u>note-payload"):
         assert tag not in page
         assert html.escape(tag, quote=False).replace(">", "&gt;") in page
+
+
+def test_a_search_that_reaches_its_bound_says_so() -> None:
+    def tree() -> dict[str, Any]:
+        return {f"k{i}": {f"k{j}": {f"k{n}": {} for n in range(20)} for j in range(20)}
+                for i in range(20)}  # fmt: skip
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        first, second, third = tree(), tree(), tree()  # 25,000 containers to look into
+        raise RuntimeError(f"{len(first) + len(second) + len(third)}")
+
+    page = Client(ErrorPages(app, mode="on")).get("/", headers=TEXT).get_data(as_text=True)
+    assert "The search for secrets stopped at its bound" in page
+    small = Client(ErrorPages(apps.plain, mode="on")).get("/", headers=TEXT)
+    assert "stopped at its bound" not in small.get_data(as_text=True)
+
+
+def test_a_secret_at_the_cut_of_a_long_source_line_leaves_no_part(
+    tmp_path: Path, log: Lines
+) -> None:
+    secret = made("line", 24)
+    source = tmp_path / "long_line.py"
+    source.write_text(
+        "def app(environ, start_response):\n"
+        f"    api_token = {secret!r}; padding = {'z' * 232!r}; again = {secret!r}\n"
+        "    raise RuntimeError(padding[:3])\n",
+        "utf-8",
+    )  # the line is over 300 characters: the page cuts it, where the second secret stands
+    scope: dict[str, Any] = {}
+    exec(compile(source.read_text("utf-8"), str(source), "exec"), scope)
+    text = outputs(scope["app"], log)
+    assert_never_shown(secret, text)
+    assert secret[:8] not in text
