@@ -46,6 +46,8 @@ REQUEST_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
     "Accept-Language": "en-GB,en;q=0.5",
     "User-Agent": "debugpages-bench/1.0",
+    # A signed session cookie, as a browser sends to a Flask app: a value to mask.
+    "Cookie": "session=eyJ1c2VyX2lkIjo0Mn0.ZxQm3A.kq3v2bq1yJ8XJ3Y0n8V4o1b0hGk",
 }
 
 

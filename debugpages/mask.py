@@ -4,7 +4,7 @@ A secret shows on a page as itself, or escaped the way the text around it was ma
 inside a ``repr`` (backslashes, an escaped quote), in JSON text (``\\u00e4``), in a URL
 (percent-encoded, either case), in base64 (an ``Authorization: Basic`` header), HTML-escaped,
 or, for a key file, line by line and with its lines joined. ``forms`` lists them;
-``Masker`` replaces any of them, longest first, in one regular expression.
+``Masker`` replaces each of them, longest first.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import html
 import json
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus
 
 from .policy import safe_text
 
@@ -31,8 +30,20 @@ _URL_REACH = 2048
 """How far past a cut a URL's ``user:password@`` is looked for."""
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9._~-]*")
+_RESERVED = re.compile(r"[^A-Za-z0-9._~-]")
+"""Characters that no escaping changes (URL's unreserved ones): most tokens are made of them."""
+
+
 def forms(secret: str) -> set[str]:
-    """The texts that show ``secret`` on a page, itself first among them."""
+    """The texts that show ``secret`` on a page, itself among them."""
+    if _PLAIN.fullmatch(secret):  # every escaped form is the secret itself
+        return {secret, *_base64(secret)}
+    return escaped_forms(secret)
+
+
+def escaped_forms(secret: str) -> set[str]:
+    """``forms`` of any secret, each escaping applied."""
     found = {
         secret,
         safe_text(secret),  # with its controls and lone surrogates escaped, as pages show it
@@ -42,16 +53,9 @@ def forms(secret: str) -> set[str]:
         json.dumps(secret, ensure_ascii=False)[1:-1],
         html.escape(secret),
     }
-    url = (
-        quote(secret, safe="", errors="surrogatepass"),
-        quote_plus(secret, "", errors="surrogatepass"),
-    )
-    for encoded in url:
+    for encoded in percent_encoded(secret):
         found |= {encoded, _PERCENT.sub(lambda m: m.group().lower(), encoded)}
-    raw = secret.encode("utf-8", "surrogatepass")
-    for coded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
-        text = coded.decode("ascii")
-        found |= {text, text.rstrip("=")}
+    found |= _base64(secret)
     lines = [line.strip() for line in secret.splitlines() if line.strip()]
     if len(lines) > 1:  # a key file: each line shows on its own, or all of them joined
         found |= {line for line in lines if len(line) >= 8}
@@ -59,21 +63,44 @@ def forms(secret: str) -> set[str]:
     return found
 
 
+def percent_encoded(secret: str) -> tuple[str, str]:
+    """``secret`` URL-encoded as ``urllib.parse.quote`` and ``quote_plus`` do it (nothing
+    kept but the unreserved characters), without their per-byte Python loop."""
+    raw = secret.encode("utf-8", "surrogatepass").decode("latin-1")  # a character a byte
+    quoted = _RESERVED.sub(lambda m: f"%{ord(m.group()):02X}", raw)
+    return quoted, quoted.replace("%20", "+")
+
+
+def _base64(secret: str) -> set[str]:
+    """``secret`` in base64, standard and URL-safe, with and without its padding."""
+    raw = secret.encode("utf-8", "surrogatepass")
+    found = set()
+    for coded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = coded.decode("ascii")
+        found |= {text, text.rstrip("=")}
+    return found
+
+
 class Masker:
-    """Masks, in any text, the forms of one page's secrets and every URL's credentials."""
+    """Masks, in any text, the forms of one page's secrets and every URL's credentials.
+
+    The forms are looked for one by one, longest first, with ``str``'s own search: a
+    request's secrets are new with every request (a session cookie), and compiling them
+    into one regular expression cost more than all the searches of a page.
+    """
 
     def __init__(self, texts: Iterable[str] = ()) -> None:
-        ordered = sorted(set(texts), key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-        self.reach = (len(ordered[0]) if ordered else 0) + _URL_REACH
+        self._forms = tuple(sorted(set(texts), key=len, reverse=True))
+        self.reach = (len(self._forms[0]) if self._forms else 0) + _URL_REACH
         """How far past a cut a secret that starts before the cut can reach."""
 
     def text(self, text: str) -> str:
         """``text`` with every secret and every URL's ``user:password@`` masked."""
         if "://" in text:
             text = _URL_CREDENTIALS.sub(rf"\1{MASK}@", text)
-        if self._pattern is not None:
-            text = self._pattern.sub(MASK, text)
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, MASK)
         return text
 
     def head(self, text: str, limit: int) -> str:
@@ -82,10 +109,13 @@ class Masker:
         return self.text(text[: limit + self.reach])[:limit]
 
     def finds(self, text: str) -> bool:
-        """Whether ``text`` holds anything ``text()`` masks: one search, no copy."""
+        """Whether ``text`` holds anything ``text()`` masks: searches only, no copy."""
         if "://" in text and _URL_CREDENTIALS.search(text):
             return True
-        return self._pattern is not None and self._pattern.search(text) is not None
+        for form in self._forms:  # noqa: SIM110 - a generator costs more than the searches
+            if form in text:
+                return True
+        return False
 
 
 NO_MASKER = Masker()

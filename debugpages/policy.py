@@ -122,7 +122,7 @@ class Policy:
     """Values found under sensitive names shorter than this are masked by name only."""
     max_secrets: int = 256
     """Secret values masked by value per failure (each in all its forms); the rest by name
-    only. Each one costs the masking regular expression time on every string shown."""
+    only. Each one is searched for in every string shown."""
     _sensitive_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _verdicts: dict[str, bool] = field(init=False, repr=False, compare=False)
 

@@ -28,7 +28,7 @@ from werkzeug.test import Client
 
 import debugpages.flask
 from debugpages import ErrorPages
-from debugpages.mask import MASK
+from debugpages.mask import MASK, Masker, escaped_forms, forms, percent_encoded
 
 from . import apps
 
@@ -627,3 +627,43 @@ def test_a_secret_at_the_cut_of_a_long_source_line_leaves_no_part(
     text = outputs(scope["app"], log)
     assert_never_shown(secret, text)
     assert secret[:8] not in text
+
+
+# --- the masker itself --------------------------------------------------------------------
+
+_PLAIN_TEXT = st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-", min_size=1
+)
+
+
+@given(secret=_PLAIN_TEXT)
+def test_a_token_made_of_plain_characters_has_the_forms_every_escaping_gives(secret: str) -> None:
+    assert forms(secret) == escaped_forms(secret)
+
+
+@settings(max_examples=200)
+@given(
+    secrets=st.lists(_SECRET_TEXT, min_size=1, max_size=6),
+    around=st.lists(st.text(alphabet="abc xyz=&'\"\\%+/", max_size=12), min_size=7, max_size=7),
+)
+def test_the_masker_leaves_no_form_of_any_secret_and_nothing_else_changed(
+    secrets: list[str], around: list[str]
+) -> None:
+    every = [form for secret in secrets for form in forms(secret) if len(form) >= 4]
+    shown = [json.dumps(s)[1:-1] if i % 2 else urllib.parse.quote(s) for i, s in enumerate(secrets)]
+    text = "".join(part + (shown[i] if i < len(shown) else "") for i, part in enumerate(around))
+    masked = Masker(every).text(text)
+    for secret in secrets:
+        assert all(
+            form not in masked for form in forms(secret) if len(form) >= 4 and MASK not in form
+        )
+    plain = "".join(around)
+    assert Masker(f for f in every if f not in plain).text(plain) == plain
+
+
+@given(secret=st.text())
+def test_a_secret_is_url_encoded_as_urllib_encodes_it(secret: str) -> None:
+    assert percent_encoded(secret) == (
+        urllib.parse.quote(secret, safe="", errors="surrogatepass"),
+        urllib.parse.quote_plus(secret, "", errors="surrogatepass"),
+    )
