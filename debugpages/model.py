@@ -71,6 +71,11 @@ class FrameView:
     locals_shown_above: bool = False
     """The same frame (the same call) is shown earlier on the page with its locals: a
     chain or a group passes through it more than once, and its locals are the same."""
+    template: bool = False
+    """A frame of a Jinja template: its locals are the render's context."""
+    context_below: bool = False
+    """A template frame whose render's context is shown once, with the render's innermost
+    frame further down: its locals here are only those that differ from it."""
 
     @property
     def around(self) -> tuple[tuple[str, ...], SourceLine | None, tuple[str, ...]]:
@@ -186,6 +191,22 @@ class ExceptionView:
 
 
 @dataclass(frozen=True, slots=True)
+class TemplateView:
+    """Where in a template the failure happened (Jinja or Django), as the page shows it."""
+
+    engine: str
+    """``"Jinja"`` or ``"Django"``."""
+    name: str
+    """The template's name as it was loaded (``shop/cart.html``), else its shortened file."""
+    path: str
+    """Its file in full, or ``""`` for a template made from a string."""
+    line: int
+    source: tuple[SourceLine, ...] = ()
+    """The lines around ``line``, the failing one current; its mark is the failing
+    token's span, when the engine says which (Django's)."""
+
+
+@dataclass(frozen=True, slots=True)
 class RequestView:
     """The request that failed, as far as it could be read."""
 
@@ -214,6 +235,8 @@ class ErrorReport:
     traceback: str = ""
     """The traceback as Python prints it, masked: the log record's text (its middle cut
     when it is longer than the page allows)."""
+    template: TemplateView | None = None
+    """The template the exception was raised in, when a template raised it."""
 
 
 @dataclass(frozen=True, slots=True)

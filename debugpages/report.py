@@ -21,11 +21,21 @@ from .capture import HIDE, Capture, Captured, Step
 from .editor import Editor
 from .mask import MASK, Masker
 from .memo import Memo
-from .model import ErrorReport, ExceptionView, FrameView, RequestView, SourceLine, Variable
+from .model import (
+    ErrorReport,
+    ExceptionView,
+    FrameView,
+    RequestView,
+    SourceLine,
+    TemplateView,
+    Variable,
+)
 from .policy import Policy, bound, cut_middle, safe_text
 from .request import ENVIRON_KEYS, Pairs, RequestFields
 from .secrets import Secrets
 from .sensitive import marked_names
+from .template_errors import Spot, function_name, is_template_frame
+from .template_errors import find as find_template
 from .values import Values
 
 _MAX_SOURCE_CHARS = 300
@@ -47,6 +57,7 @@ def build_report(
     try:
         exception = builder.view(capture.top)
         exception = _Once(builder.frame_of).view(exception)
+        template = template_view(capture, secrets.masker, policy, builder.cwd)
     finally:
         values.release()
     notices: list[str] = []
@@ -82,6 +93,7 @@ def build_report(
         tuple(notices),
         environment_view(policy, values),
         cut_middle(text, policy.max_page_bytes // 16, "traceback"),
+        template,
     )
 
 
@@ -150,21 +162,31 @@ class _Builder:
     def frame_views(self, captured: Captured) -> tuple[FrameView, ...]:
         """Innermost first in line for the size budget; outermost first on the page."""
         views = []
+        render: dict[str, int] | None = None  # the context of the render met, by value's id
         for step in reversed(captured.steps):
+            template = is_template_frame(step.frame)
+            shown = render if template else None
             key = (
                 id(step.frame), step.lasti, step.run, step.repeated, step.left_out_before,
-                step.show_locals, step.context,
+                step.show_locals, step.context, shown is not None,
             )  # fmt: skip
             view = self.frames.get(key)
             if view is None:
-                view = self.frames[key] = self.frame(step)
+                view = self.frames[key] = self.frame(step, shown)
                 self.frame_of[id(view)] = id(step.frame)
             views.append(view)
+            if not template:
+                render = None  # a render ends where Python code called it
+            elif render is None and view.variables is not None and step.frame is not None:
+                render = {name: id(value) for name, value in step.frame.f_locals.items()}
         views.reverse()
         return tuple(views)
 
-    def frame(self, step: Step) -> FrameView:
+    def frame(self, step: Step, render: dict[str, int] | None = None) -> FrameView:
+        """``render``: for a template frame, the context its render's innermost frame
+        shows (only the locals that differ from it are shown here)."""
         frame, summary = step.frame, step.summary
+        template = is_template_frame(frame)
         path, display, is_library = _where(summary.filename, self.cwd)
         source: tuple[SourceLine, ...] = ()
         variables: list[Variable] | None = None
@@ -178,6 +200,8 @@ class _Builder:
             every = "*" in marked
             names = [item for item in sorted(frame.f_locals.items()) if item[0] != HIDE]
             names = [item for item in names if item[0] != ".0"]  # a comprehension's iterator
+            if template:
+                names = _context(names, render)
             variables = []
             for name, value in names[: self.policy.max_variables]:
                 if self.room <= 0:
@@ -189,7 +213,10 @@ class _Builder:
             left_out = len(names) - len(variables)
         link = self.editor.link(summary.filename, summary.lineno or 0) if self.editor else None
         module = str(frame.f_globals.get("__name__", "")) if frame is not None else ""
-        texts = [path, display, safe_text(step.qualname), safe_text(module), link or ""]
+        function = step.qualname
+        if template and frame is not None:
+            function, module = function_name(frame, summary.lineno or 0), ""
+        texts = [path, display, safe_text(function), safe_text(module), link or ""]
         if self.finds("\n".join(texts)):  # one search for the common case: nothing to mask
             texts = [self.mask(text) for text in texts]
         return FrameView(
@@ -207,6 +234,8 @@ class _Builder:
             left_out_before=step.left_out_before,
             cut=cut,
             variables_left_out=left_out,
+            template=template,
+            context_below=render is not None,
         )
 
     def source(self, step: Step) -> tuple[SourceLine, ...]:
@@ -250,8 +279,9 @@ def _source(lines: list[str], step: Step) -> tuple[tuple[SourceLine, ...], str]:
     numbers = range(max(lineno - context, 1), min(lineno + context, len(lines)) + 1)
     raws = [lines[number - 1].rstrip("\r\n") for number in numbers]
     shown = []
+    template = is_template_frame(step.frame)  # its columns are those of Jinja's own code
     for number, raw in zip(numbers, raws, strict=True):
-        mark = _mark(raw, step) if number == lineno else None
+        mark = _mark(raw, step) if number == lineno and not template else None
         text = safe_text(bound(raw, _MAX_SOURCE_CHARS)[0])
         if mark is not None and text[: mark[1]] != raw[: mark[1]]:
             mark = None  # escaping shifted the columns: show the line unmarked
@@ -275,6 +305,51 @@ def _mark(line: str, step: Step) -> tuple[int, int] | None:
     if line[:first].strip() == "" and line[last:].strip() == "":
         return None  # the whole line failed: nothing to point at
     return first, last
+
+
+def _context(
+    names: list[tuple[str, object]], render: dict[str, int] | None
+) -> list[tuple[str, object]]:
+    """A template frame's locals, without Jinja's own globals (``range``, ``lipsum``...)
+    and, below the render's innermost frame, without what that frame shows."""
+    defaults = getattr(sys.modules.get("jinja2.defaults"), "DEFAULT_NAMESPACE", None)
+    if isinstance(defaults, dict):
+        names = [(name, value) for name, value in names if defaults.get(name) is not value]
+    if render is not None:
+        names = [(name, value) for name, value in names if render.get(name) != id(value)]
+    return names
+
+
+def template_view(
+    capture: Capture, masker: Masker, policy: Policy, cwd: str
+) -> TemplateView | None:
+    """Where in a template the failure happened, masked and bounded; ``None`` when no
+    template raised it (or its engine's data could not be read)."""
+    try:
+        spot = find_template(capture)
+    except Exception:
+        return None
+    return None if spot is None else _template_view(spot, masker, policy, cwd)
+
+
+def _template_view(spot: Spot, masker: Masker, policy: Policy, cwd: str) -> TemplateView:
+    line, lines, context = spot.line, spot.lines, policy.context_lines
+    numbers = range(max(line - context, 1), min(line + context, len(lines)) + 1)
+    raws = [lines[number - 1] for number in numbers]
+    secret = masker.finds("\n".join([spot.name, spot.filename, *raws]))
+    source = []
+    for number, raw in zip(numbers, raws, strict=True):
+        text = masker.text(raw) if secret else raw
+        mark = spot.span if number == line and text == raw else None
+        text = safe_text(bound(text, _MAX_SOURCE_CHARS)[0])
+        if mark is not None and (mark[1] > len(text) or text[: mark[1]] != raw[: mark[1]]):
+            mark = None  # cut, or escaping shifted the columns: show the line unmarked
+        source.append(SourceLine(number, text, number == line, mark))
+    path, display, _ = _where(spot.filename, cwd) if spot.filename else ("", "", False)
+    name = display if spot.name == spot.filename else safe_text(spot.name)
+    if secret:
+        name, path = safe_text(masker.text(name)), safe_text(masker.text(path))
+    return TemplateView(spot.engine, name, path, line, tuple(source))
 
 
 class _Once:

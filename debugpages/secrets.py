@@ -38,6 +38,7 @@ _MAX_SECRET_CHARS = 64 * 1024
 """Characters of secrets per failure, at most: the masking expression stays cheap."""
 _LONGEST_SECRET = 4096
 """Longer secrets (a key file) are masked line by line."""
+_LEXER_TOKENS = frozenset({("django.template.base", "Token"), ("jinja2.lexer", "Token")})
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,8 @@ class _Search:
         if self.visits >= _MAX_VISITS:
             self.unsearched += 1
             return
+        if secret and (type(value).__module__, type(value).__qualname__) in _LEXER_TOKENS:
+            secret = False  # a template's ``token`` is a piece of its source, not a credential
         key = (id(value), secret)
         if key in self.seen:
             return
@@ -187,8 +190,10 @@ class _Search:
                 yield name_of(key), item, index
         found = fields(value, _MAX_NAMES)
         if found is not None:
+            source_piece = type(value).__module__.startswith("django.template.")
             for index, (name, item) in enumerate(found[0]):
-                yield name, item, index
+                # a Django node's or filter's ``token`` is a piece of the template's source
+                yield None if source_piece and name == "token" else name, item, index
 
     def request(self, request: RequestFields) -> None:
         policy = self.policy
