@@ -197,7 +197,8 @@ class TemplateView:
     engine: str
     """``"Jinja"`` or ``"Django"``."""
     name: str
-    """The template's name as it was loaded (``shop/cart.html``), else its shortened file."""
+    """Its file, shortened as the frames' files are; the name it was loaded by when it
+    has no file (a template made from a string)."""
     path: str
     """Its file in full, or ``""`` for a template made from a string."""
     line: int

@@ -346,7 +346,7 @@ def _template_view(spot: Spot, masker: Masker, policy: Policy, cwd: str) -> Temp
             mark = None  # cut, or escaping shifted the columns: show the line unmarked
         source.append(SourceLine(number, text, number == line, mark))
     path, display, _ = _where(spot.filename, cwd) if spot.filename else ("", "", False)
-    name = display if spot.name == spot.filename else safe_text(spot.name)
+    name = display or safe_text(spot.name)  # a file is named as the frames name theirs
     if secret:
         name, path = safe_text(masker.text(name)), safe_text(masker.text(path))
     return TemplateView(spot.engine, name, path, line, tuple(source))

@@ -39,6 +39,8 @@ _MAX_SECRET_CHARS = 64 * 1024
 _LONGEST_SECRET = 4096
 """Longer secrets (a key file) are masked line by line."""
 _LEXER_TOKENS = frozenset({("django.template.base", "Token"), ("jinja2.lexer", "Token")})
+_TEMPLATE_ENGINES = ("django.template.", "jinja2.")
+"""Modules where a ``token`` is a piece of a template's source, not a credential."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +134,10 @@ class _Search:
     def frame(self, frame: FrameType) -> None:
         marked = marked_names(frame.f_code)
         every = "*" in marked
+        engine = str(frame.f_globals.get("__name__", "")).startswith(_TEMPLATE_ENGINES)
         for name, value in list(frame.f_locals.items()):
-            secret = every or name in marked or self.policy.is_sensitive(name)
-            self.value(value, secret, 0)
+            sensitive = self.policy.is_sensitive(name) and not (engine and name == "token")
+            self.value(value, every or name in marked or sensitive, 0)
 
     def value(self, value: object, secret: bool, depth: int) -> None:
         """Search ``value``; ``secret``: it sits under a secret name, and so does all it holds."""
@@ -148,7 +151,7 @@ class _Search:
             self.unsearched += 1
             return
         if secret and (type(value).__module__, type(value).__qualname__) in _LEXER_TOKENS:
-            secret = False  # a template's ``token`` is a piece of its source, not a credential
+            secret = False  # a template's token is a piece of its source, not a credential
         key = (id(value), secret)
         if key in self.seen:
             return
@@ -190,10 +193,9 @@ class _Search:
                 yield name_of(key), item, index
         found = fields(value, _MAX_NAMES)
         if found is not None:
-            source_piece = type(value).__module__.startswith("django.template.")
+            engine = type(value).__module__.startswith(_TEMPLATE_ENGINES)
             for index, (name, item) in enumerate(found[0]):
-                # a Django node's or filter's ``token`` is a piece of the template's source
-                yield None if source_piece and name == "token" else name, item, index
+                yield None if engine and name == "token" else name, item, index
 
     def request(self, request: RequestFields) -> None:
         policy = self.policy

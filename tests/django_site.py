@@ -6,12 +6,14 @@ serves in the tests; the tests change the settings with ``override_settings``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import django
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import path
 
 from . import apps
@@ -27,6 +29,12 @@ if not settings.configured:
         MIDDLEWARE=[
             "debugpages.django.ErrorPagesMiddleware",
             f"{__name__}.OutOfStockMiddleware",
+        ],
+        TEMPLATES=[
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "DIRS": [Path(__file__).parent / "django_templates"],
+            }
         ],
     )
     django.setup()
@@ -83,6 +91,32 @@ def signup(request: HttpRequest) -> HttpResponse:
     raise ValueError(f"no account for {email}")
 
 
+class Invoice:
+    """An invoice whose total cannot be worked out."""
+
+    def __init__(self, lines: list[float]) -> None:
+        self.lines = lines
+
+    @property
+    def total(self) -> float:
+        paid = 0.0
+        return sum(self.lines) / paid
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Fails while its template renders ``{{ invoice.total }}``."""
+    customer = "Ada"
+    invoices = [Invoice([12.5, 7.5])]
+    api_token = "dj-Token-556677"
+    context = {"customer": customer, "invoice": invoices[0], "api_token": api_token}
+    return render(request, "dashboard.html", context)
+
+
+def broken_tag(request: HttpRequest) -> HttpResponse:
+    """Its template has an invalid block tag: a TemplateSyntaxError."""
+    return render(request, "broken_tag.html", {"orders": [1, 2]})
+
+
 def not_found_page(request: HttpRequest, exception: Exception) -> HttpResponse:
     return HttpResponse("the project's own 404 page", status=404)
 
@@ -98,6 +132,8 @@ urlpatterns = [
     path("bad", bad),
     path("suspicious", suspicious),
     path("signup", signup),
+    path("dashboard", dashboard),
+    path("broken-tag", broken_tag),
 ]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, jsonify
+from flask import Flask, abort, jsonify, render_template
 
 import debugpages.flask
 
@@ -49,6 +49,28 @@ def create_app(mode: str | None = None, **options: Any) -> Flask:
     @app.errorhandler(410)
     def gone_page(exc: Exception) -> tuple[Any, int]:
         return jsonify(handled_by="the app"), 410
+
+    @app.get("/account")
+    def account() -> str:
+        """Fails in a block of a template that extends a layout (Jinja's UndefinedError)."""
+        basket_id = "B-1001"
+        customer = {"name": "Ada", "address": {"street": "1 Analytical Way"}}
+        return render_template("account.html", customer=customer, basket_id=basket_id)
+
+    @app.get("/basket")
+    def basket() -> str:
+        """Fails in a macro another template imports (a ZeroDivisionError in the template)."""
+        items = [{"name": "tea", "cost": 4.5, "count": 0}]
+        return render_template("basket.html", items=items)
+
+    @app.get("/broken-template")
+    def broken_template() -> str:
+        return render_template("broken.html", order={"number": 7})
+
+    @app.get("/offers")
+    def offers() -> str:
+        """Includes a template that does not exist."""
+        return render_template("with_part.html")
 
     @app.after_request
     def stamp(response: Any) -> Any:

@@ -7,6 +7,7 @@ go to the artefacts folder, ``browser/`` inside it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -239,3 +240,52 @@ def test_the_demo_in_a_browser_sends_the_right_status_and_nothing_elsewhere(
         themed = open_page(dark=dark)
         themed.goto(f"{base}/{mode}/chained")
         shot(themed, f"demo-{mode}-chained-{'dark' if dark else 'light'}")
+
+
+TEMPLATE_ERRORS = {
+    "jinja": ("/account", "<p>We ship to {{ customer.adress.street }}</p>", "account.html"),
+    "django": ("/dashboard", "<p>Total due: {{ invoice.total }}</p>", "dashboard.html"),
+}
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("engine", TEMPLATE_ERRORS)
+def test_a_template_error_shows_exception_template_and_line_on_the_first_screen(
+    serve: Callable[..., str], browser: Any, engine: str, dark: bool
+) -> None:
+    """At 1280 x 800, what a developer looks for first needs no scrolling."""
+    path, failing_line, name = TEMPLATE_ERRORS[engine]
+    with contextlib.ExitStack() as stack:
+        if engine == "jinja":
+            from .flask_site import create_app
+
+            app: Any = create_app("on")
+        else:
+            from django.core.handlers.wsgi import WSGIHandler
+            from django.test import override_settings
+
+            from . import django_site  # noqa: F401  (configures Django)
+
+            stack.enter_context(override_settings(DEBUG=True, DEBUGPAGES={"MODE": "on"}))
+            app = WSGIHandler()
+        base = serve(app)
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 800}, color_scheme="dark" if dark else "light"
+        )
+        stack.callback(context.close)
+        page = context.new_page()
+        response = page.goto(f"{base}{path}")
+        assert response.status == 500
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        scheme = "dark" if dark else "light"
+        page.screenshot(path=str(SHOTS / f"template-error-{engine}-{scheme}-1280x800.png"))
+        exception = page.locator("h1.type")
+        where = page.locator("p.where .template-name").first
+        line = page.locator("section.template li.current")
+        assert line.inner_text().strip() == failing_line
+        assert name in where.inner_text()
+        for element in (exception, where, line):
+            box = element.bounding_box()
+            assert box is not None, element
+            assert box["y"] >= 0, (element, box)
+            assert box["y"] + box["height"] <= 800, (element, box)
