@@ -32,27 +32,28 @@ _URL_REACH = 2048
 
 _PLAIN = re.compile(r"[A-Za-z0-9._~-]*")
 _RESERVED = re.compile(r"[^A-Za-z0-9._~-]")
+_UNESCAPED = re.compile(r"[ !#-%(-;=?-\[\]-~]*")
+"""Printable ASCII but ``" & ' < > \\``: what ``repr``, JSON and HTML leave as it is."""
 """Characters that no escaping changes (URL's unreserved ones): most tokens are made of them."""
 
 
 def forms(secret: str) -> set[str]:
-    """The texts that show ``secret`` on a page, itself among them."""
-    if _PLAIN.fullmatch(secret):  # every escaped form is the secret itself
+    """The texts that show ``secret`` on a page, itself among them.
+
+    Each escaping is applied only where it can change something: most secrets are
+    tokens, and the escapings of text leave them as they are."""
+    if _PLAIN.fullmatch(secret):  # no escaping changes it: itself and its base64
         return {secret, *_base64(secret)}
-    return escaped_forms(secret)
-
-
-def escaped_forms(secret: str) -> set[str]:
-    """``forms`` of any secret, each escaping applied."""
-    found = {
-        secret,
-        safe_text(secret),  # with its controls and lone surrogates escaped, as pages show it
-        repr(secret)[1:-1],
-        repr(secret + "'\"")[1:-4],  # inside single quotes: ' escaped, as repr does with both
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        html.escape(secret),
-    }
+    found = {secret}
+    if not _UNESCAPED.fullmatch(secret):
+        found |= {
+            safe_text(secret),  # with its controls and lone surrogates escaped, as pages show it
+            repr(secret)[1:-1],
+            repr(secret + "'\"")[1:-4],  # inside single quotes: ' escaped, as repr does with both
+            json.dumps(secret)[1:-1],
+            json.dumps(secret, ensure_ascii=False)[1:-1],
+            html.escape(secret),
+        }
     for encoded in percent_encoded(secret):
         found |= {encoded, _PERCENT.sub(lambda m: m.group().lower(), encoded)}
     found |= _base64(secret)

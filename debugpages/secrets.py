@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from itertools import islice
 from types import FrameType
 
+from werkzeug.http import parse_cookie
+
 from .capture import Captured
 from .mask import MASK, Masker, forms
 from .policy import MIN_ENVIRON_SECRET, Policy
@@ -161,7 +163,10 @@ class _Search:
         try:
             for name, item, index in self.parts(value):
                 if name is not None and self.policy.is_sensitive(name):
-                    self.value(item, True, depth + 1)
+                    if isinstance(item, str):
+                        self.named(name, item)
+                    else:
+                        self.value(item, True, depth + 1)
                 elif type(item) in _LEAVES:  # the common case, decided here
                     if secret:
                         self.add(item)
@@ -202,12 +207,26 @@ class _Search:
         for pairs in (request.query, request.form, request.headers, request.environ):
             for name, value in pairs:
                 if policy.is_sensitive(name):
-                    self.add(value)
+                    self.named(name, value)
         for _, value in request.cookies:
             self.add(value)
         for name, value in request.headers:
             if name.lower() in ("authorization", "proxy-authorization"):
                 self.credentials(value)
+
+    def named(self, name: str, text: str) -> None:
+        """A text under a secret name; a ``Cookie`` header's is kept value by value (so its
+        cookies' names still show), or whole where a value is too short to mask."""
+        if name.lower() in ("cookie", "http_cookie"):
+            try:
+                values = [value for _, value in parse_cookie(text).items(multi=True)]
+            except Exception:
+                values = []
+            if values and all(len(value) >= self.policy.min_secret_chars for value in values):
+                for value in values:
+                    self.add(value)
+                return
+        self.add(text)
 
     def credentials(self, header: str) -> None:
         """An ``Authorization`` value: the whole, the credentials, and Basic's password."""
