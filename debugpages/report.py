@@ -333,9 +333,9 @@ def template_view(
 
 
 def _template_view(spot: Spot, masker: Masker, policy: Policy, cwd: str) -> TemplateView:
-    line, lines, context = spot.line, spot.lines, policy.context_lines
-    numbers = range(max(line - context, 1), min(line + context, len(lines)) + 1)
-    raws = [lines[number - 1] for number in numbers]
+    line, lines, context, first = spot.line, spot.lines, policy.context_lines, spot.first
+    numbers = range(max(line - context, first), min(line + context, first + len(lines) - 1) + 1)
+    raws = [lines[number - first] for number in numbers]
     secret = masker.finds("\n".join([spot.name, spot.filename, *raws]))
     source = []
     for number, raw in zip(numbers, raws, strict=True):

@@ -47,13 +47,17 @@ def entries(value: object, limit: int) -> tuple[list[tuple[object, object]], int
 
     ``dict`` and its subclasses (Flask's ``Config``, werkzeug's ``MultiDict``, Django's
     ``QueryDict``, ``OrderedDict``, ``defaultdict``) are read with ``dict``'s own methods;
-    any other ``Mapping`` (``ChainMap``, ``MappingProxyType``) through its ``items()``.
+    any other ``Mapping`` (``ChainMap``, ``MappingProxyType``, Jinja's ``Context``)
+    through its ``items()``.
     """
     if isinstance(value, dict):
         return list(islice(dict.items(value), limit)), dict.__len__(value)
     if isinstance(value, Mapping) and not isinstance(value, OS_ENVIRON):
         items = list(islice(value.items(), limit))
-        return items, len(value)
+        try:
+            return items, len(value)
+        except TypeError:  # registered as a Mapping without a length (Jinja's Context)
+            return items, len(items)
     return None
 
 

@@ -24,6 +24,8 @@ from .capture import Capture, Captured
 
 _JINJA_MARK = "__jinja_exception__"
 """A global of the frames Jinja makes to stand for template code (``jinja2/debug.py``)."""
+_AROUND = 50
+"""Lines kept on each side of the failing one, at most."""
 _MACRO = re.compile(r"\{%[-+]?\s*(?:(macro)\s+(\w+)|(endmacro)\b)")
 
 
@@ -39,9 +41,11 @@ class Spot:
     """Its file, or ``""`` when it has none (a template made from a string)."""
     line: int
     lines: Sequence[str]
-    """The template's source, one string a line (empty when it cannot be read)."""
+    """The template's source, one string a line (empty when it cannot be read)..."""
     span: tuple[int, int] | None = None
     """The failing token's characters on ``line``, when the engine says which."""
+    first: int = 1
+    """... from this line on (Django's ``template_debug`` holds only the lines around)."""
 
 
 def is_template_frame(frame: FrameType | None) -> bool:
@@ -102,7 +106,8 @@ def _jinja(captured: Captured) -> Spot | None:
         filename, line, source = _text(said.get("filename")), said.get("lineno"), said.get("source")
         if isinstance(line, int) and line > 0:
             lines = source.splitlines() if isinstance(source, str) else _file(filename)
-            return Spot("Jinja", _text(said.get("name")) or filename, filename, line, lines)
+            name = _text(said.get("name")) or filename or "<template>"  # Jinja's word
+            return Spot("Jinja", name, filename, line, lines)
     for step in reversed(captured.steps):
         if is_template_frame(step.frame) and step.summary.lineno:
             filename = step.summary.filename
@@ -141,11 +146,12 @@ def _from_debug(debug: dict[str, Any]) -> Spot | None:
     span = None
     if isinstance(before, str) and isinstance(during, str) and during:
         span = (len(before), len(before) + len(during))
-    shown = [lines.get(number, "") for number in range(1, max(lines) + 1)]
-    while len(shown) > line and not shown[-1]:
+    first = max(min(lines), line - _AROUND)
+    shown = [lines.get(number, "") for number in range(first, min(max(lines), line + _AROUND) + 1)]
+    while len(shown) > line - first + 1 and not shown[-1]:
         shown.pop()  # what follows the template's last line break
     filename = name if not name.startswith("<") else ""
-    return Spot("Django", name, filename, line, shown, span)
+    return Spot("Django", name, filename, line, shown, span, first)
 
 
 def _from_frames(captured: Captured, base: Any) -> Spot | None:
@@ -155,10 +161,12 @@ def _from_frames(captured: Captured, base: Any) -> Spot | None:
     if not (isinstance(node_type, type) and isinstance(template_type, type)):
         return None
     token, origin, template = getattr(captured.exc, "token", None), None, None
-    owners = [
+    owners = [  # Django's own frames: ``Node.render_annotated``, ``Template.render``...
         step.frame.f_locals.get("self")
         for step in reversed(captured.steps)
-        if step.frame is not None and not step.running
+        if step.frame is not None
+        and not step.running
+        and str(step.frame.f_globals.get("__name__", "")).startswith("django.template.")
     ]
     for owner in owners:  # the innermost node: the one that failed
         if isinstance(owner, node_type):

@@ -17,9 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 from django.test import Client, override_settings
+from flask import Flask, render_template
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.test import Client as WerkzeugClient
 
+import debugpages.flask
+from debugpages import ErrorPages
 from debugpages.mask import MASK
 
 from . import django_site  # noqa: F401  (configures Django: settings, URLs, templates)
@@ -154,6 +161,10 @@ def test_the_json_page_carries_the_template_location(flask_client: Any) -> None:
     }
     names = [frame["function"] for frame in body["exception"]["frames"] if frame["template"]]
     assert names == ["top-level template code", "top-level template code", "block 'body'"]
+    [render] = [f for f in body["exception"]["frames"] if f["function"] == "Template.render"]
+    ctx = {variable["name"]: variable["text"] for variable in render["variables"]}["ctx"]
+    assert ctx.startswith("Context({")  # Jinja's Context: a Mapping without a length
+    assert "'SECRET_KEY': ********" in ctx  # Flask's config, in the context, masked
 
 
 def test_a_jinja_macro_frame_is_named_for_its_macro(flask_client: Any) -> None:
@@ -358,3 +369,92 @@ def test_runserver_shows_the_template_error(debug: bool, tmp_path: Path) -> None
     innermost = frames(page)[-1]
     assert innermost.summary == "shop.py, line 13, in Order.total shop"
     assert innermost.locals == {"rate": "0", "self": innermost.locals["self"]}
+
+
+# Edges: templates without files, secrets in a template's source, hostile template_debug --
+
+
+def test_a_template_without_a_file_is_named_as_jinja_names_it() -> None:
+    loader = jinja2.DictLoader({"bad.html": "<ul>\n{% for %}\n</ul>", "page.html": "{{ 1 / 0 }}"})
+    environment = jinja2.Environment(loader=loader)
+
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        name = environ["PATH_INFO"].lstrip("/")
+        body = environment.get_template(name).render().encode()
+        start_response("200 OK", [])
+        return [body]
+
+    client = WerkzeugClient(ErrorPages(app, mode="on"))
+    text = client.get("/bad.html", headers=TEXT).get_data(as_text=True)
+    assert "Template: bad.html, line 2\n    {% for %}\n" in text  # the source the error holds
+    page = client.get("/page.html", headers=HTML).get_data(as_text=True)
+    assert "In template <template>, line 1" in header(page)  # Jinja's own name for it
+    assert "The template's source is not available." in strip(template_section(page))
+
+
+def test_a_secret_in_a_template_source_is_masked_there_too(tmp_path: Path) -> None:
+    secret = "sk-live-4242abcd"
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "keys.html").write_text(
+        f'<meta name="key" content="{secret}">\n<p>{{{{ account.plan.name }}}}</p>\n', "utf-8"
+    )
+    app = Flask(__name__, root_path=str(tmp_path))
+
+    @app.get("/keys")
+    def keys() -> str:
+        api_key = secret
+        return render_template("keys.html", account={}, shown=api_key[:0])
+
+    debugpages.flask.init_app(app, "on")
+    client = app.test_client()
+    for headers in (HTML, TEXT, JSON):
+        body = client.get("/keys", headers=headers).text
+        assert secret not in body
+        assert "keys.html" in body
+    section = template_section(client.get("/keys", headers=HTML).text)
+    assert f'content="{MASK}"' in strip(section)
+    assert strip(current_line(section)) == "<p>{{ account.plan.name }}</p>"
+
+
+DEBUG_KEYS = ["name", "line", "source_lines", "before", "during", "after", "message"]
+ANYTHING = st.recursive(
+    st.none() | st.integers(-3, 12) | st.text(max_size=30) | st.booleans(),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner),
+    max_leaves=12,
+)
+
+
+NUMBERS = st.integers(-1, 9) | st.integers(10**12 - 2, 10**12)  # a huge one is not a list
+LIKE_DJANGOS = st.fixed_dictionaries(
+    {
+        "name": st.text(max_size=20),
+        "line": NUMBERS,
+        "source_lines": st.lists(st.tuples(NUMBERS, st.text(max_size=20)), max_size=9),
+    },
+    optional={"before": st.text(max_size=10), "during": st.text(max_size=10) | st.none()},
+)
+
+
+@given(debug=LIKE_DJANGOS | st.dictionaries(st.sampled_from(DEBUG_KEYS), ANYTHING) | ANYTHING)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_template_debug_gives_a_page_and_a_shown_line_is_the_one_it_names(debug: Any) -> None:
+    """Django's attribute is only read: whatever an exception carries under its name, the
+    page is sent, and a Template section shows the line the attribute names."""
+
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        error = ValueError("rendering failed")
+        error.template_debug = debug  # type: ignore[attr-defined]
+        raise error
+
+    client = WerkzeugClient(ErrorPages(app, mode="on"))
+    response = client.get("/", headers=JSON)
+    assert response.status_code == 500
+    template = json.loads(response.get_data(as_text=True))["template"]
+    if template is not None:
+        assert template["line"] == debug["line"]
+        current = [line for line in template["source"] if line["current"]]
+        assert [line["number"] for line in current] in ([debug["line"]], [])
+        for line in current:
+            if line["mark"] is not None:
+                start, end = line["mark"]
+                assert 0 <= start < end <= len(line["text"])
