@@ -26,7 +26,9 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from .memo import Memo
+from .places import is_library, is_sourceless
 from .policy import Policy
+from .suggestions import suggestion
 
 HIDE = "__traceback_hide__"
 """Paste's and werkzeug's name for a local or global that hides frames."""
@@ -47,6 +49,8 @@ class Step:
     lasti: int
     running: bool
     """The frame is still executing (it caught the exception): its locals are not read."""
+    library: bool = False
+    """The frame's file belongs to a library (``places.is_library``)."""
     show_locals: bool = False
     context: int = 0
     """Lines of source shown on each side of the current one."""
@@ -72,6 +76,7 @@ class Captured:
     """The frames not among ``steps`` (hidden, cut, collapsed), each with whether it still
     runs: the page does not show them, but their secrets must be known."""
     without_locals: int = 0
+    """Frames shown without their locals for want of budget (``Policy.max_frames_with_locals``)."""
     cause: Captured | None = None
     context: Captured | None = None
     members: list[Captured] = field(default_factory=list)
@@ -159,6 +164,8 @@ class _Walk:
             te = current.text
             exc = current.exc
             assert exc is not None
+            if sys.version_info < (3, 12):
+                _suggest(te, exc)
             links = ((te.__cause__, "__cause__"), (te.__context__, "__context__"))
             for linked, name in links:
                 if linked is None:
@@ -212,15 +219,13 @@ class _Walk:
         ]  # never the code object: twin files compile to equal code
         kept = _cap(collapse_repeats(keys), self.policy.max_frames)
         gap = _gap(kept, len(steps))
-        with_locals = len(kept) - self.policy.max_frames_with_locals
         with_context = len(kept) - self.policy.max_frames_with_context
         for position, (index, run, repeated, before) in enumerate(kept):
             step = steps[index]
             step.run, step.repeated, step.left_out_before = run, repeated, before
-            step.show_locals = position >= with_locals and not step.running
             step.context = self.policy.context_lines if position >= with_context else 0
             captured.steps.append(step)
-        captured.without_locals = max(with_locals, 0)
+        captured.without_locals = _give_locals(captured.steps, self.policy.max_frames_with_locals)
         kept_indexes = {index for index, *_ in kept}
         captured.others += [
             (step.frame, step.running)
@@ -260,7 +265,25 @@ class _Walk:
             colno=positions[2],
             end_colno=positions[3],
         )
-        return Step(frame, summary, code.co_qualname, lasti, id(frame) in self.running)
+        running = id(frame) in self.running
+        return Step(frame, summary, code.co_qualname, lasti, running, is_library(code.co_filename))
+
+
+def _give_locals(steps: list[Step], budget: int) -> int:
+    """Mark the frames whose locals the page shows: the innermost application frames, then
+    the innermost library frames while ``budget`` lasts; a frame still running or without
+    source (a frozen module's) never takes it. Returns how many frames went without."""
+    wanting = [
+        step
+        for step in reversed(steps)
+        if not step.running and not is_sourceless(step.summary.filename)
+    ]
+    for step in [s for s in wanting if not s.library] + [s for s in wanting if s.library]:
+        if budget <= 0:
+            break
+        step.show_locals = True
+        budget -= 1
+    return sum(not step.show_locals for step in wanting)
 
 
 def _position(code: Any, lasti: int) -> tuple[Any, ...]:
@@ -268,6 +291,14 @@ def _position(code: Any, lasti: int) -> tuple[Any, ...]:
     if lasti < 0:
         return (None, None, None, None)
     return next(islice(code.co_positions(), lasti // 2, None), (None, None, None, None))
+
+
+def _suggest(te: traceback.TracebackException, exc: BaseException) -> None:
+    """Add Python 3.11's "Did you mean" to the message, as 3.12's ``traceback`` does."""
+    found = suggestion(exc)
+    message = te.__dict__.get("_str")
+    if found is not None and isinstance(message, str):
+        te._str = f"{message}. Did you mean: '{found}'?"  # type: ignore[attr-defined]
 
 
 def _is(exc: object, te: traceback.TracebackException) -> bool:

@@ -163,15 +163,29 @@ def _url(host: str, port: int) -> str:
 
 def _serve(args: argparse.Namespace) -> int:
     mode, source = resolve_mode(args.mode, default=Mode.ON)
+    reloaded = bool(os.environ.get("WERKZEUG_RUN_MAIN"))  # the reloader's child, restarted
+    watch: list[str] = []
     try:
         app = load_app(args.target)
-    except UsageError:
-        raise
-    except Exception:
+    except Exception as error:
+        if not reloaded:  # at start: a mistake in the command or the app, said at once
+            if isinstance(error, UsageError):
+                raise
+            traceback.print_exc()
+            print(f"debugpages serve: error: importing {args.target!r} failed", file=sys.stderr)
+            return 1
+        # An edit broke the app: serve the failure until the next edit (as flask run does).
         traceback.print_exc()
-        print(f"debugpages serve: error: importing {args.target!r} failed", file=sys.stderr)
-        return 1
-    if not os.environ.get("WERKZEUG_RUN_MAIN"):  # once, not again in the reloader's child
+        print(
+            f"debugpages serve: importing {args.target!r} failed; every request gets that "
+            "failure's page until a change to the source fixes it",
+            file=sys.stderr,
+            flush=True,
+        )
+        app = failing_app(error)
+        if isinstance(error, SyntaxError) and error.filename:
+            watch.append(error.filename)  # never imported: no module names it to the reloader
+    if not reloaded:  # once, not again in the reloader's child
         _check_port(args.host, args.port, "--port")
         print(
             f"debugpages: serving {args.target} on {_url(args.host, args.port)} in mode "
@@ -197,9 +211,20 @@ def _serve(args: argparse.Namespace) -> int:
             )
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     wrapped = ErrorPages(app, args.mode, default=Mode.ON)
-    _run(args.host, args.port, wrapped, reload=args.reload)
+    _run(args.host, args.port, wrapped, reload=args.reload, watch=watch)
     print("debugpages: stopped")
     return 0
+
+
+def failing_app(error: BaseException) -> WSGIApplication:
+    """A WSGI app that raises ``error`` on every request, with the traceback it was raised with."""
+    raised = error.__traceback__
+
+    def app(environ: Any, start_response: Any) -> Any:
+        __traceback_hide__ = True  # the failure is the import's, not this frame's
+        raise error.with_traceback(raised)  # not a traceback grown by one frame per request
+
+    return app
 
 
 def _check_port(host: str, port: int, how: str) -> None:
@@ -219,9 +244,11 @@ def _check_port(host: str, port: int, how: str) -> None:
             # Anything else (an address this machine lacks): werkzeug reports it.
 
 
-def _run(host: str, port: int, app: WSGIApplication, reload: bool = False) -> None:
+def _run(
+    host: str, port: int, app: WSGIApplication, reload: bool = False, watch: Sequence[str] = ()
+) -> None:
     with contextlib.suppress(KeyboardInterrupt):
-        run_simple(host, port, app, use_reloader=reload)
+        run_simple(host, port, app, use_reloader=reload, extra_files=watch)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -117,6 +117,21 @@ class FrameView:
         return len(self.source)
 
 
+@dataclass(frozen=True, slots=True)
+class SyntaxLocation:
+    """Where Python found a ``SyntaxError`` (``IndentationError``, ``TabError``): what it
+    prints above the message."""
+
+    path: str
+    display_path: str
+    line: int
+    text: str = ""
+    """The offending line as Python prints it (without its indentation); ``""`` if unknown."""
+    caret: str = ""
+    """The line Python prints under it: carets (``^``) under the offending part, aligned
+    with ``text``; ``""`` when Python prints none (or ``text`` had to be masked or cut)."""
+
+
 @dataclass(slots=True)
 class ExceptionView:
     """One exception, with its frames and the exceptions linked to it."""
@@ -125,12 +140,15 @@ class ExceptionView:
     module: str
     message: str
     message_cut: bool = False
+    syntax: SyntaxLocation | None = None
+    """For a ``SyntaxError``: the file, line and offending line Python names."""
     notes: tuple[str, ...] = ()
     frames: tuple[FrameView, ...] = ()
     hidden_frames: int = 0
     """Frames left out by ``__traceback_hide__``."""
     frames_without_locals: int = 0
-    """Frames whose locals are not shown because of the per-exception cap."""
+    """Frames whose locals are not shown because of the per-exception cap (which goes to
+    the innermost application frames first, then to library frames)."""
     cause: ExceptionView | None = None
     context: ExceptionView | None = None
     members: tuple[ExceptionView, ...] = ()

@@ -13,9 +13,8 @@ import dataclasses
 import functools
 import linecache
 import os
-import site
 import sys
-import sysconfig
+import traceback
 
 from .capture import HIDE, Capture, Captured, Step
 from .editor import Editor
@@ -27,9 +26,11 @@ from .model import (
     FrameView,
     RequestView,
     SourceLine,
+    SyntaxLocation,
     TemplateView,
     Variable,
 )
+from .places import where
 from .policy import Policy, bound, cut_middle, safe_text
 from .request import ENVIRON_KEYS, Pairs, RequestFields
 from .secrets import Secrets
@@ -127,14 +128,17 @@ class _Builder:
         limit = self.policy.max_message_chars
         if self.room < limit:
             limit = max(self.room, _SHORT_MESSAGE)
-        message, message_cut = self.values.text(_str(exc), limit)
+        lines = _exception_only(captured.text, exc)
+        message, message_cut = self.values.text(_message(lines[-1], captured.text), limit)
         self.room -= len(message)
+        syntax = self.syntax(captured.text, lines) if issubclass(kind, SyntaxError) else None
         frames = self.frame_views(captured)
         view = self.views[id(exc)] = ExceptionView(
             type_name=self.mask(safe_text(kind.__qualname__)),
             module=self.mask(safe_text(str(kind.__module__))),
             message=message,
             message_cut=message_cut,
+            syntax=syntax,
             notes=self.notes(captured),
             frames=frames,
             hidden_frames=captured.hidden,
@@ -146,6 +150,24 @@ class _Builder:
             view.context = self.view(captured.context)
         view.members = tuple(self.view(member) for member in captured.members)
         return view
+
+    def syntax(self, te: traceback.TracebackException, lines: list[str]) -> SyntaxLocation | None:
+        """Where Python found a ``SyntaxError``: its file and line, and the offending line
+        with its carets as Python prints them (the lines before the message)."""
+        try:
+            line = int(te.lineno)  # type: ignore[arg-type]  # a str: CPython formats it
+        except (TypeError, ValueError):
+            return None
+        path, display, _ = where(te.filename or "<string>", self.cwd)
+        printed = [line.removeprefix("    ").rstrip("\n") for line in lines[1:-1]]
+        text, caret = [*printed, "", ""][:2]
+        shown, _ = self.values.text(text, _MAX_SOURCE_CHARS)
+        if shown != text or len(caret) > _MAX_SOURCE_CHARS:
+            caret = ""  # masked, escaped or cut: the carets would point elsewhere
+        texts = [path, display]
+        if self.finds("\n".join(texts)):
+            texts = [self.mask(text) for text in texts]
+        return SyntaxLocation(texts[0], texts[1], line, shown, caret)
 
     def notes(self, captured: Captured) -> tuple[str, ...]:
         notes = captured.text.__notes__
@@ -187,7 +209,7 @@ class _Builder:
         shows (only the locals that differ from it are shown here)."""
         frame, summary = step.frame, step.summary
         template = is_template_frame(frame)
-        path, display, is_library = _where(summary.filename, self.cwd)
+        path, display, is_library = where(summary.filename, self.cwd)
         source: tuple[SourceLine, ...] = ()
         variables: list[Variable] | None = None
         left_out = 0
@@ -345,7 +367,7 @@ def _template_view(spot: Spot, masker: Masker, policy: Policy, cwd: str) -> Temp
         if mark is not None and (mark[1] > len(text) or text[: mark[1]] != raw[: mark[1]]):
             mark = None  # cut, or escaping shifted the columns: show the line unmarked
         source.append(SourceLine(number, text, number == line, mark))
-    path, display, _ = _where(spot.filename, cwd) if spot.filename else ("", "", False)
+    path, display, _ = where(spot.filename, cwd) if spot.filename else ("", "", False)
     name = display or safe_text(spot.name)  # a file is named as the frames name theirs
     if secret:
         name, path = safe_text(masker.text(name)), safe_text(masker.text(path))
@@ -467,43 +489,32 @@ def environment_view(policy: Policy, values: Values) -> tuple[Variable, ...]:
     return tuple(shown)
 
 
-def _str(exc: BaseException | None) -> str:
+def _exception_only(te: traceback.TracebackException, exc: BaseException | None) -> list[str]:
+    """What Python prints for the exception itself (``format_exception_only``) without its
+    notes, which the page shows apart: the message last, after a ``SyntaxError``'s file,
+    line and carets."""
+    notes = te.__notes__
+    te.__notes__ = None
     try:
-        return str(exc)
-    except Exception as error:
-        return f"<str() failed: {type(error).__qualname__}>"
+        return list(te.format_exception_only()) or [""]
+    except Exception:
+        return [f"{type(exc).__qualname__}: <exception str() failed>"]
+    finally:
+        te.__notes__ = notes
 
 
-def _library_roots() -> tuple[tuple[str, int], ...]:
-    """Folders whose files are library code, each with how much of a path to strip."""
-    paths = sysconfig.get_paths()
-    roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
-    roots.update(getattr(site, "getsitepackages", list)())
-    found = [(os.path.join(root, ""), len(os.path.join(root, ""))) for root in roots]
-    # debugpages' own frames are library frames too, shown as debugpages/...
-    package = os.path.dirname(os.path.abspath(__file__))
-    found.append((os.path.join(package, ""), len(os.path.join(os.path.dirname(package), ""))))
-    return tuple(sorted(found, key=lambda root: len(root[0]), reverse=True))
-
-
-_ROOTS = _library_roots()
-_DEMO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo.py")
-
-
-def _where(path: str, cwd: str) -> tuple[str, str, bool]:
-    """A frame's file (escaped), how to show it (``cwd``: the current folder, with a
-    trailing separator), and whether it belongs to a library."""
-    full = safe_text(path)
-    if path.startswith("<frozen ") or path.startswith("<"):
-        return full, full, path.startswith("<frozen ")
-    if path == _DEMO:  # the demo stands for an application, though shipped in debugpages
-        return full, os.path.join("debugpages", "demo.py"), False
-    for root, strip in _ROOTS:
-        if path.startswith(root):
-            return full, safe_text(path[strip:]), True
-    if path.startswith(cwd):
-        return full, safe_text(path[len(cwd) :]), False
-    return full, full, False
+def _message(line: str, te: traceback.TracebackException) -> str:
+    """The message of Python's last line for ``te``: the text after ``module.Type: `` (a
+    "Did you mean" included), as ``format_exception_only`` names the type."""
+    line = line.removesuffix("\n")
+    kind = te.__dict__.get("exc_type", te.__dict__.get("_exc_type"))
+    name = getattr(kind, "__qualname__", "")
+    module = getattr(kind, "__module__", "")
+    if module not in ("__main__", "builtins"):
+        name = f"{module if isinstance(module, str) else '<unknown>'}.{name}"
+    if line.startswith(f"{name}: "):
+        return line[len(name) + 2 :]
+    return "" if line == name else line
 
 
 @functools.cache

@@ -264,6 +264,83 @@ def test_reload_restarts_the_app_when_its_source_changes(project: Path, server: 
     assert running.process.returncode == 0
 
 
+BROKEN_SHOP = """
+def parse_price(text):
+    return float(text
+
+def app(environ, start_response):
+    return []
+"""
+
+
+def _edit(path: Path, text: str, tick: int) -> None:
+    """Write ``text``, its time moved on by ``tick`` seconds: a change the reloader sees."""
+    path.write_text(text)
+    later = time.time() + tick
+    os.utime(path, (later, later))
+
+
+def _until(check: Any, what: str, seconds: float = 30) -> Any:
+    """Poll ``check`` until it returns something true; fail naming ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"{what} within {seconds} s"
+        time.sleep(0.2)
+    return found
+
+
+def test_reload_serves_a_broken_edits_traceback_and_the_app_again_once_fixed(
+    project: Path, server: Any
+) -> None:
+    running = server("shop:app", "--reload")
+    assert "two euros" in running.get().text
+    _edit(project / "shop.py", BROKEN_SHOP, 2)
+    page = _until(
+        lambda: (got := running.get()).status == 500 and "SyntaxError" in got.text and got,
+        "the broken edit's page",
+    )
+    assert "SyntaxError: '(' was never closed" in page.text
+    assert 'shop.py", line 3\n    return float(text\n                ^\n' in page.text
+    html = running.get(accept="text/html")
+    assert html.status == 500
+    assert 'File <code class="path"' in html.text
+    assert ">shop.py</code>, line 3</p>" in html.text
+    problem = running.get(accept="application/json")
+    assert problem.status == 500
+    assert json.loads(problem.text)["exception"]["syntax"]["line"] == 3
+    assert running.process.poll() is None  # the reloader still runs, and watches
+    _edit(project / "shop.py", SHOP.format(message="three euros"), 4)
+    _until(lambda: "three euros" in running.get().text, "the fixed app")
+    output = running.stop()
+    assert running.process.returncode == 0
+    assert "importing 'shop:app' failed; every request gets that failure's page" in output
+
+
+GOOD_SHOP = """
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"fine"]
+"""
+
+
+def test_reload_in_off_sends_the_canonical_page_while_an_edit_breaks_the_app(
+    project: Path, server: Any
+) -> None:
+    (project / "shop.py").write_text(GOOD_SHOP)
+    running = server("shop:app", "--reload", "--mode", "off")
+    assert running.get().text == "fine"
+    _edit(project / "shop.py", BROKEN_SHOP, 2)
+    _until(lambda: running.get().status == 500, "the broken edit's page")
+    for accept in ("text/plain", "text/html", "application/json"):
+        page = running.get(accept=accept)
+        assert page.status == 500
+        assert "SyntaxError" not in page.text
+        assert "shop.py" not in page.text
+    _edit(project / "shop.py", GOOD_SHOP, 4)
+    _until(lambda: running.get().text == "fine", "the fixed app")
+    running.stop()
+
+
 def test_a_reloader_whose_parent_was_killed_is_stopped_with_its_whole_group(
     server: Any,
 ) -> None:

@@ -885,7 +885,7 @@ def test_evil_reprs_and_strs_are_reported_once_on_the_page() -> None:
     assert body.count("<repr failed: RuntimeError: repr is broken>") == 3  # raising, again[0:2]
     assert "endless = <repr failed: RecursionError" in body
     assert "odd = <repr failed" in body
-    assert "RaisingStr: <str() failed" in body
+    assert "RaisingStr: <exception str() failed>" in body
     assert json.loads(client.get("/", headers=JSON).data)["status"] == 500
 
 

@@ -396,7 +396,7 @@ def test_an_exception_whose_str_raises_still_gets_a_page_naming_its_type() -> No
     def fail() -> None:
         raise BadStr()
 
-    assert report_of(fail).exception.message == "<str() failed: RuntimeError>"
+    assert report_of(fail).exception.message == "<exception str() failed>"  # Python's words
     page = page_of(fail)
     assert '<h1 class="type">BadStr</h1>' in page
 
@@ -453,7 +453,8 @@ def test_values_of_frames_whose_locals_are_not_shown_are_never_represented() -> 
     Counted.calls = 0
     report = report_of(holds_a_value, Policy(max_frames_with_locals=3))
     assert Counted.calls == 0
-    assert report.exception.frames_without_locals == 2  # report_of's frame and holds_a_value
+    # holds_a_value; report_of's frame caught the exception: its locals are never read
+    assert report.exception.frames_without_locals == 1
     assert frames_of(report)[1].variables is None
 
 
@@ -832,6 +833,8 @@ def test_where_no_limit_applies_the_text_is_the_running_pythons_own(
         fail()
     except BaseException as exc:
         expected = "".join(traceback.format_exception(exc)).removesuffix("\n")
+        if sys.version_info < (3, 12) and isinstance(exc, NameError):
+            expected += ". Did you mean: 'values'?"  # 3.11's printer adds it; traceback does not
         report = capture(exc, None, Policy())
     assert report.traceback == expected
 
