@@ -29,9 +29,9 @@ def total(basket):
 """A module whose line 5 never closes its parenthesis (Python reports it at line 5)."""
 
 DASHBOARD = (
-    "{% for line in invoice.lines %}{% if line %}{% with shown=line %}"
+    "{% autoescape on %}{% spaceless %}{% for line in invoice.lines %}{% if line %}"
     "{% for other in invoice.lines %}{% if other %}<p>{{ invoice.total }}</p>"
-    "{% endif %}{% endfor %}{% endwith %}{% endif %}{% endfor %}"
+    "{% endif %}{% endfor %}{% endif %}{% endfor %}{% endspaceless %}{% endautoescape %}"
 )
 """A template that reaches ``invoice.total`` under a dozen nodes' worth of engine frames."""
 
