@@ -160,7 +160,6 @@ def _from_frames(captured: Captured, base: Any) -> Spot | None:
     node_type, template_type = getattr(base, "Node", None), getattr(base, "Template", None)
     if not (isinstance(node_type, type) and isinstance(template_type, type)):
         return None
-    token, origin, template = getattr(captured.exc, "token", None), None, None
     owners = [  # Django's own frames: ``Node.render_annotated``, ``Template.render``...
         step.frame.f_locals.get("self")
         for step in reversed(captured.steps)
@@ -168,17 +167,16 @@ def _from_frames(captured: Captured, base: Any) -> Spot | None:
         and not step.running
         and str(step.frame.f_globals.get("__name__", "")).startswith("django.template.")
     ]
-    for owner in owners:  # the innermost node: the one that failed
-        if isinstance(owner, node_type):
-            origin = getattr(owner, "origin", None)
-            token = token if _is_token(token, base) else getattr(owner, "token", None)
-            break
-    for owner in owners:  # the template that node belongs to (``extends`` renders others)
-        if isinstance(owner, template_type) and (
-            origin is None or getattr(owner, "origin", None) == origin
-        ):
-            template, origin = owner, getattr(owner, "origin", None)
-            break
+    templates = [owner for owner in owners if isinstance(owner, template_type)]
+    token = getattr(captured.exc, "token", None)  # a syntax error's, set by Django's parser
+    if _is_token(token, base):  # the template being compiled is the innermost one
+        template = templates[0] if templates else None
+        origin = getattr(template, "origin", None)
+    else:  # the innermost node failed; it belongs to a template rendering it
+        node = next((owner for owner in owners if isinstance(owner, node_type)), None)
+        token, origin = getattr(node, "token", None), getattr(node, "origin", None)
+        same = [t for t in templates if getattr(t, "origin", None) == origin]
+        template = same[0] if same else None
     if not _is_token(token, base) or origin is None:
         return None
     assert token is not None

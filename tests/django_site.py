@@ -117,6 +117,11 @@ def broken_tag(request: HttpRequest) -> HttpResponse:
     return render(request, "broken_tag.html", {"orders": [1, 2]})
 
 
+def monthly_report(request: HttpRequest) -> HttpResponse:
+    """Its template extends a layout with a syntax error."""
+    return render(request, "report.html", {"month": "March"})
+
+
 def not_found_page(request: HttpRequest, exception: Exception) -> HttpResponse:
     return HttpResponse("the project's own 404 page", status=404)
 
@@ -134,6 +139,7 @@ urlpatterns = [
     path("signup", signup),
     path("dashboard", dashboard),
     path("broken-tag", broken_tag),
+    path("report", monthly_report),
 ]
 
 

@@ -291,6 +291,15 @@ def test_a_django_template_syntax_error_marks_the_invalid_tag(debug: bool) -> No
     assert MASK not in template_section(page)  # Django's ``token`` is source, not a secret
 
 
+@pytest.mark.parametrize("debug", [True, False], ids=["DEBUG", "no-DEBUG"])
+def test_a_syntax_error_in_a_django_layout_names_the_layout(debug: bool) -> None:
+    with django_client(debug) as client:
+        page = client.get("/report", headers=HTML).content.decode()
+    assert "TemplateSyntaxError" in header(page)
+    assert "In template tests/django_templates/broken_base.html, line 3" in header(page)
+    assert current_line(template_section(page)) == "<mark>{% if %}</mark>"
+
+
 def test_a_django_template_context_secret_stays_masked() -> None:
     with django_client(True) as client:
         for headers in (HTML, TEXT, JSON):
