@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 
 from .config import Folder, application
 from .editor import Editor
+from .frameworks import dotted
 from .policy import Policy
 from .respond import Engine, is_passthrough
 from .switch import ConfigurationError, Mode
@@ -117,7 +118,7 @@ class ASGIErrorPages:
                 await _send_own_response(exc, environ, send)
                 return
             # Rendering is CPU-bound and short: done here, on the loop, with no thread hop.
-            reply = self.engine.reply(exc, environ)
+            reply = self.engine.reply(exc, environ, view=dotted(scope.get("endpoint")))
             headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
             await send({"type": "http.response.start", "status": reply.status, "headers": headers})
             await send({"type": "http.response.body", "body": reply.body})

@@ -29,6 +29,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 
 from .config import flag, folders
+from .frameworks import django_view
 from .respond import Engine, announce
 from .switch import ACCEPTED, ConfigurationError, DebugFlag, Mode, parse_mode, resolve_mode
 
@@ -57,7 +58,7 @@ class ErrorPagesMiddleware:
             return None
         signals.got_request_exception.send(sender=None, request=request)  # as Django does
         form = request.POST if "_post" in request.__dict__ else None  # parsed: the body is read
-        reply = self.engine.reply(exception, _environ(request), form)
+        reply = self.engine.reply(exception, _environ(request), form, view=django_view(request))
         response = HttpResponse(reply.body, status=reply.status)
         for name, value in reply.headers:
             response.headers[name] = value

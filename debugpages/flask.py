@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import Flask, Response, request
+from flask import Flask, Response, got_request_exception, request
 from flask.typing import ErrorHandlerCallable as ErrorHandler
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from .config import Folder, flag
 from .editor import Editor
+from .frameworks import VIEW_KEY
 from .policy import Policy
 from .respond import is_passthrough
 from .switch import ConfigurationError, DebugFlag, Mode, resolve_mode
@@ -74,6 +75,7 @@ def init_app(
 
     debug = app.debug
     pages = wrap(debug)
+    got_request_exception.connect(_record_endpoint, app)
     app.config["PROPAGATE_EXCEPTIONS"] = True
     app.wsgi_app = pages  # type: ignore[method-assign]
     app.extensions[EXTENSION] = pages
@@ -104,6 +106,13 @@ def init_app(
 
         app.register_error_handler(HTTPException, http_error_page)
     return pages
+
+
+def _record_endpoint(sender: Flask, **extra: object) -> None:
+    """Keep the failing request's endpoint for the page ("Raised during"): Flask pops the
+    request before the exception reaches ``ErrorPages``."""
+    if request.url_rule is not None:
+        request.environ[VIEW_KEY] = request.url_rule.endpoint
 
 
 def _catch_all(app: Flask) -> ErrorHandler | None:

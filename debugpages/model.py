@@ -256,6 +256,12 @@ class ErrorReport:
     when it is longer than the page allows)."""
     template: TemplateView | None = None
     """The template the exception was raised in, when a template raised it."""
+    frameworks: tuple[tuple[str, str], ...] = ()
+    """(name, version) of each framework the exception passed through (``Flask``,
+    ``Django``, ``FastAPI``, ``Starlette``); the version is ``""`` where none is known."""
+    view: str | None = None
+    """The view that was handling the request ("Raised during"): Flask's endpoint, the
+    ``module.qualname`` of a Django view or a Starlette or FastAPI endpoint."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ import traceback
 
 from .capture import HIDE, Capture, Captured, Step
 from .editor import Editor
+from .frameworks import in_use
 from .mask import MASK, Masker
 from .memo import Memo
 from .model import (
@@ -51,8 +52,10 @@ def build_report(
     text: str,
     policy: Policy,
     editor: Editor | None = None,
+    view: str | None = None,
 ) -> ErrorReport:
-    """The traceback page's model of one failure; ``text``: its traceback, masked."""
+    """The traceback page's model of one failure; ``text``: its traceback, masked;
+    ``view``: the view that handled the request, as the adapter read it."""
     values = Values(policy, secrets.masker)
     builder = _Builder(policy, values, editor, secrets.masker)
     try:
@@ -95,6 +98,8 @@ def build_report(
         environment_view(policy, values),
         cut_middle(text, policy.max_page_bytes // 16, "traceback"),
         template,
+        in_use(builder.packages),
+        values.text(view, 300)[0] if view else None,
     )
 
 
@@ -115,6 +120,8 @@ class _Builder:
         of a group is shared."""
         self.frame_of: dict[int, int] = {}
         """For each frame view, the id of the frame it shows (``_Once`` reads it)."""
+        self.packages: set[str] = set()
+        """The top-level packages of the frames made: which frameworks the failure met."""
         self.cwd = os.path.join(os.getcwd(), "")
         self.room = policy.max_page_bytes // 5
         """Characters of text still allowed: the HTML page holds it twice, escaped, in markup."""
@@ -235,6 +242,7 @@ class _Builder:
             left_out = len(names) - len(variables)
         link = self.editor.link(summary.filename, summary.lineno or 0) if self.editor else None
         module = str(frame.f_globals.get("__name__", "")) if frame is not None else ""
+        self.packages.add(module.partition(".")[0])
         function = step.qualname
         if template and frame is not None:
             function, module = function_name(frame, summary.lineno or 0), ""

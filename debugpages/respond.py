@@ -23,11 +23,12 @@ from typing import Any
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
 
-from . import config
+from . import config, frameworks
 from .access import ALLOW_VAR, client_allowed, resolve_allow
 from .capture import Capture, capture
 from .choose import HTML, TEXT, Format, choose_format, template_names
 from .editor import Editor
+from .frameworks import recorded_view
 from .logs import (
     handler_failed,
     handling,
@@ -187,6 +188,7 @@ def prepare(mode: Mode) -> None:
     load_tracing()  # OpenTelemetry, where it is installed
     if mode is not Mode.OFF:
         versions()  # the traceback page's header: package metadata, read once
+        frameworks.prepare()  # and the frameworks' already imported
 
 
 def announce(mode: Mode, source: str, flag: DebugFlag | None = None) -> None:
@@ -246,9 +248,17 @@ class Engine:
         announce(chosen, source, flag)
         return engine
 
-    def reply(self, exc: Exception, environ: Mapping[str, Any], form: object = None) -> Reply:
+    def reply(
+        self,
+        exc: Exception,
+        environ: Mapping[str, Any],
+        form: object = None,
+        *,
+        view: str | None = None,
+    ) -> Reply:
         """The page for ``exc``, logged under the reference the page shows; ``form``: the
-        request's form as the framework parsed it, when it did."""
+        request's form as the framework parsed it, when it did; ``view``: the view that
+        handled the request, when the adapter knows it (else the one recorded in the environ)."""
         meaning = _meaning(exc)
         code = meaning.status
         if code < 400:  # SERVER_RETURN(OK) and its kind: the response stands, with no body
@@ -264,7 +274,7 @@ class Engine:
         failure = self.read(exc, environ, form, page=mode is not Mode.OFF) if code >= 500 else None
         try:
             with handling(reference):
-                page = self.page(exc, environ, reference, code, mode, failure)
+                page = self.page(exc, environ, reference, code, mode, failure, view)
                 note = "; ".join(filter(None, notes))
                 masker = failure.secrets.masker if failure is not None else NO_MASKER
                 text = failure.text if failure is not None else None
@@ -351,6 +361,7 @@ class Engine:
         code: int,
         mode: Mode | None = None,
         failure: Failure | None = None,
+        view: str | None = None,
     ) -> Page:
         """The page model: in ``off``, and for client errors, it holds no detail at all.
 
@@ -362,7 +373,7 @@ class Engine:
         error: ErrorReport | None = None
         if mode is not Mode.OFF and code >= 500:
             try:
-                error = self._report(exc, environ, failure)
+                error = self._report(exc, environ, failure, view)
             except Exception:
                 log_failure(f"debugpages: capturing failed (reference {reference})")
         text = meaning.description
@@ -388,20 +399,24 @@ class Engine:
         )
 
     def _report(
-        self, exc: Exception, environ: Mapping[str, Any], failure: Failure | None
+        self,
+        exc: Exception,
+        environ: Mapping[str, Any],
+        failure: Failure | None,
+        view: str | None = None,
     ) -> ErrorReport:
         """What the traceback page shows, from the failure read once."""
         if failure is None:  # a page made on its own (debugpages check, preview)
             failure = self.read(exc, environ)
             try:
-                return self._report(exc, environ, failure)
+                return self._report(exc, environ, failure, view)
             finally:
                 failure.release()
         if failure.capture is None:
             raise RuntimeError("the exception could not be captured")
         return build_report(
             failure.capture, failure.request, failure.secrets, failure.text, self.policy,
-            self.editor,
+            self.editor, view or recorded_view(environ),
         )  # fmt: skip
 
     def render(self, page: Page, fmt: Format, nonce: str) -> str:

@@ -14,7 +14,7 @@ import importlib
 from django.http import HttpRequest, HttpResponse
 from django.template import Context, Engine
 from django.urls import path
-from flask import Flask
+from flask import Blueprint, Flask
 
 import debugpages.flask
 
@@ -45,7 +45,8 @@ class Invoice:
 
 
 def flask_app() -> Flask:
-    """A Flask app with debugpages in ``on``: ``/checkout`` imports the broken module."""
+    """A Flask app with debugpages in ``on``: ``/checkout`` imports the broken module;
+    ``/shop/pay``, a blueprint's view, raises."""
     app = Flask(__name__)
 
     @app.get("/checkout")
@@ -54,6 +55,13 @@ def flask_app() -> Flask:
         pricing = importlib.import_module(BROKEN)
         return str(pricing.total(basket))
 
+    shop = Blueprint("shop", __name__, url_prefix="/shop")
+
+    @shop.get("/pay")
+    def pay() -> str:
+        raise ValueError("no payment method")
+
+    app.register_blueprint(shop)
     debugpages.flask.init_app(app, mode="on")
     return app
 

@@ -12,16 +12,19 @@ import subprocess
 import sys
 import traceback
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 from django.test import Client as DjangoClient
 from django.test import override_settings
+from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 from werkzeug.test import Client
 
-from debugpages import ErrorPages
+from debugpages import ASGIErrorPages, ErrorPages
 from debugpages.suggestions import distance
 
 from . import (
@@ -248,6 +251,8 @@ def test_a_view_that_imports_a_broken_module_under_runserver(tmp_path: Path) -> 
     assert shown.startswith("SyntaxError\n'(' was never closed\n")
     assert f"File {failing_site.BROKEN}.py, line 5\n" in shown
     assert frame_locals(page[1], "checkout_view") == ["basket", "request"]
+    django = f"Django {metadata.version('django')}"
+    assert named(page[1]) == ([django], "tests.failing_site.checkout_view")
     assert f'{failing_site.BROKEN}.py", line 5\n' in text[1]
     assert "SyntaxError: '(' was never closed" in text[1]
 
@@ -274,3 +279,62 @@ def test_own_frames_are_not_counted_as_hidden_and_a_generator_hides_its_dot_zero
     [generator] = re.findall(r", in <code>([^<]*genexpr[^<]*)</code>", page)
     # its iterator, ".0", is Python's, not the developer's
     assert frame_locals(page, html.unescape(generator)) == ["price"]
+
+
+# The framework and the view, in the header: those the failure went through, not those
+# that happen to be installed (Flask, Django, Starlette and FastAPI all are, here).
+
+
+def named(page: str) -> tuple[list[str], str | None]:
+    """The frameworks the page's header names, and its "Raised during"."""
+    frameworks = re.findall(r'<li class="framework">([^<]*)</li>', page)
+    view = re.search(r'<p class="raised-during">Raised during <code>([^<]*)</code>', page)
+    return frameworks, html.unescape(view[1]) if view else None
+
+
+def test_a_flask_page_names_flask_and_the_endpoint_that_raised() -> None:
+    client = failing_site.flask_app().test_client()
+    page = client.get("/shop/pay", headers=HTML).get_data(as_text=True)
+    flask = f"Flask {metadata.version('flask')}"
+    assert named(page) == ([flask], "shop.pay")
+    text = client.get("/shop/pay", headers=TEXT).get_data(as_text=True)
+    assert f"Raised during: shop.pay\nFramework: {flask}\n" in text
+    problem = json.loads(client.get("/shop/pay", headers=JSON).data)
+    assert problem["frameworks"] == {"Flask": metadata.version("flask")}
+    assert problem["raised_during"] == "shop.pay"
+
+
+def test_a_django_page_names_django_and_the_view_that_raised(
+    django_client: DjangoClient,
+) -> None:
+    page = django_client.get("/dashboard", headers=HTML).content.decode()
+    django = f"Django {metadata.version('django')}"
+    assert named(page) == ([django], "tests.failing_site.dashboard_view")
+    problem = json.loads(django_client.get("/dashboard", headers=JSON).content)
+    assert problem["frameworks"] == {"Django": metadata.version("django")}
+    assert problem["raised_during"] == "tests.failing_site.dashboard_view"
+
+
+def test_a_fastapi_page_names_fastapi_starlette_and_the_endpoint() -> None:
+    app = FastAPI()
+
+    @app.get("/quote")
+    async def quote() -> dict[str, float]:
+        return {"price": float("two euros")}
+
+    app.add_middleware(ASGIErrorPages, mode="on")
+    page = TestClient(app).get("/quote", headers=HTML).text
+    expected = [
+        f"FastAPI {metadata.version('fastapi')}",
+        f"Starlette {metadata.version('starlette')}",
+    ]
+    view = f"{__name__}.test_a_fastapi_page_names_fastapi_starlette_and_the_endpoint"
+    assert named(page) == (expected, f"{view}.<locals>.quote")
+
+
+def test_a_plain_wsgi_app_names_no_framework_though_all_are_installed() -> None:
+    page = Client(ErrorPages(_importing_app, mode="on")).get("/", headers=HTML).get_data(True)
+    assert named(page) == ([], None)
+    assert "Framework:" not in Client(ErrorPages(_importing_app, mode="on")).get(
+        "/", headers=TEXT
+    ).get_data(as_text=True)
