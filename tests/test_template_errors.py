@@ -267,6 +267,9 @@ def test_a_django_template_error_shows_the_template_its_line_and_the_failing_tok
     assert page.index('<section class="template"') < page.index('id="traceback"')
     innermost = next(f for f in frames(page) if "in Invoice.total tests.django_site" in f.summary)
     assert innermost.locals["paid"] == "0.0"
+    view = next(f for f in frames(page) if "in dashboard tests.django_site" in f.summary)
+    assert view.locals["customer"] == "'Ada'"  # the view keeps its locals under the engine
+    assert view.locals["api_token"] == MASK
     assert "Template: tests/django_templates/dashboard.html, line 5\n" in text
     assert "    <p>Total due: {{ invoice.total }}</p>\n" in text
     template = body["template"]
@@ -375,6 +378,9 @@ def test_runserver_shows_the_template_error(debug: bool, tmp_path: Path) -> None
         "Template: templates/orders.html, line 4\n"
         "    <li>{{ order.number }}: {{ order.total }}</li>\n" in text
     )
+    view = next(frame for frame in frames(page) if frame.summary.startswith("shop.py, line 18"))
+    assert view.summary == "shop.py, line 18, in orders shop"
+    assert view.locals["pending"] == "[Order(number='A-17'), Order(number='A-18')]"
     innermost = frames(page)[-1]
     assert innermost.summary == "shop.py, line 13, in Order.total shop"
     assert innermost.locals == {"rate": "0", "self": innermost.locals["self"]}
