@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from werkzeug.test import Client as WerkzeugClient
 
 import debugpages.flask
-from debugpages import ErrorPages
+from debugpages import ASGIErrorPages, ErrorPages
 from debugpages.mask import MASK
 
 from . import django_site  # noqa: F401  (configures Django: settings, URLs, templates)
@@ -218,6 +218,37 @@ def test_the_production_page_says_nothing_of_the_template() -> None:
         body = client.get("/account", headers=headers).text
         assert "account.html" not in body
         assert "adress" not in body
+
+
+def test_starlette_jinja2_templates_show_the_template_error() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.routing import Route
+    from starlette.templating import Jinja2Templates
+    from starlette.testclient import TestClient
+
+    templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+    async def account(request: Request) -> Any:
+        basket_id = "B-2002"
+        customer = {"name": "Ada", "address": {}}
+        context = {"customer": customer, "basket_id": basket_id}
+        return templates.TemplateResponse(request, "account.html", context)
+
+    app = Starlette(routes=[Route("/account", account)])
+    app.add_middleware(ASGIErrorPages, mode="on")
+    client = TestClient(app)
+    page = client.get("/account", headers=HTML).text
+    assert "In template tests/templates/account.html, line 5" in header(page)
+    assert strip(current_line(template_section(page))) == (
+        "<p>We ship to {{ customer.adress.street }}</p>"
+    )
+    assert template_frames(page)[-1].locals["basket_id"] == "'B-2002'"
+    body = json.loads(client.get("/account", headers=JSON).text)
+    assert (body["template"]["name"], body["template"]["line"]) == (
+        "tests/templates/account.html",
+        5,
+    )
 
 
 def test_flask_run_shows_the_template_error(tmp_path: Path) -> None:
