@@ -207,7 +207,9 @@ class _Builder:
             if not template:
                 render = None  # a render ends where Python code called it
             elif render is None and view.variables is not None and step.frame is not None:
-                render = {name: id(value) for name, value in step.frame.f_locals.items()}
+                names = {variable.name for variable in view.variables}  # those it shows
+                items = step.frame.f_locals.items()
+                render = {name: id(value) for name, value in items if name in names}
         views.reverse()
         return tuple(views)
 

@@ -41,11 +41,13 @@ class Spot:
     """Its file, or ``""`` when it has none (a template made from a string)."""
     line: int
     lines: Sequence[str]
-    """The template's source, one string a line (empty when it cannot be read)..."""
+    """The template's source from line ``first`` on, one string a line (empty when it
+    cannot be read)."""
     span: tuple[int, int] | None = None
     """The failing token's characters on ``line``, when the engine says which."""
     first: int = 1
-    """... from this line on (Django's ``template_debug`` holds only the lines around)."""
+    """The number of ``lines[0]``: 1, but for Django's ``template_debug``, which holds
+    only the lines around the failing one."""
 
 
 def is_template_frame(frame: FrameType | None) -> bool:
@@ -89,6 +91,7 @@ def find(capture: Capture) -> Spot | None:
 
 
 def _in_print_order(capture: Capture) -> Iterator[Captured]:
+    """The exception, then what it was raised from or while handling, and so on."""
     current: Captured | None = capture.top
     seen: set[int] = set()
     while current is not None and id(current) not in seen:
@@ -98,6 +101,7 @@ def _in_print_order(capture: Capture) -> Iterator[Captured]:
 
 
 def _jinja(captured: Captured) -> Spot | None:
+    """A ``TemplateSyntaxError``'s own place, else the innermost template frame's."""
     exc = captured.exc
     exceptions = sys.modules.get("jinja2.exceptions")
     syntax = getattr(exceptions, "TemplateSyntaxError", None)
@@ -116,6 +120,7 @@ def _jinja(captured: Captured) -> Spot | None:
 
 
 def _django(captured: Captured) -> Spot | None:
+    """Django's ``template_debug``, else what Django's frames hold."""
     base = sys.modules.get("django.template.base")
     if base is None:
         return None
