@@ -161,20 +161,21 @@ class _Builder:
     def syntax(self, te: traceback.TracebackException, lines: list[str]) -> SyntaxLocation | None:
         """Where Python found a ``SyntaxError``: its file and line, and the offending line
         with its carets as Python prints them (the lines before the message)."""
-        try:
-            line = int(te.lineno)  # type: ignore[arg-type]  # a str: CPython formats it
-        except (TypeError, ValueError):
+        try:  # both as CPython formats them: the line number is kept as a str
+            number = int(te.lineno)  # type: ignore[arg-type]
+            filename = str(te.filename or "<string>")
+        except Exception:  # a hostile SyntaxError: no location
             return None
-        path, display, _ = where(te.filename or "<string>", self.cwd)
-        printed = [line.removeprefix("    ").rstrip("\n") for line in lines[1:-1]]
-        text, caret = [*printed, "", ""][:2]
+        path, display, _ = where(filename, self.cwd)
+        printed = lines[1:-1] if lines[0].startswith("  File ") else []
+        text, caret = [*(item.removeprefix("    ").rstrip("\n") for item in printed), "", ""][:2]
         shown, _ = self.values.text(text, _MAX_SOURCE_CHARS)
         if shown != text or len(caret) > _MAX_SOURCE_CHARS:
             caret = ""  # masked, escaped or cut: the carets would point elsewhere
         texts = [path, display]
         if self.finds("\n".join(texts)):
             texts = [self.mask(text) for text in texts]
-        return SyntaxLocation(texts[0], texts[1], line, shown, caret)
+        return SyntaxLocation(texts[0], texts[1], number, shown, caret)
 
     def notes(self, captured: Captured) -> tuple[str, ...]:
         notes = captured.text.__notes__

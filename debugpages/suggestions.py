@@ -70,19 +70,19 @@ def distance(a: bytes, b: bytes, limit: int) -> int:
     """The edit distance of ``a`` and ``b`` (``limit + 1`` once it is over ``limit``)."""
     if a == b:
         return 0
-    start = 0
-    while start < len(a) and start < len(b) and a[start] == b[start]:
+    shorter = min(len(a), len(b))
+    start = 0  # the common prefix and suffix cost nothing: measured, not copied
+    while start < shorter and a[start] == b[start]:
         start += 1
-    a, b = a[start:], b[start:]
     end = 0
-    while end < len(a) and end < len(b) and a[-1 - end] == b[-1 - end]:
+    while end < shorter - start and a[-1 - end] == b[-1 - end]:
         end += 1
-    if end:
-        a, b = a[:-end], b[:-end]
-    if not a or not b:
-        return (len(a) + len(b)) * _MOVE
-    if len(a) > _MAX_LENGTH or len(b) > _MAX_LENGTH:
+    left, right = len(a) - start - end, len(b) - start - end
+    if not left or not right:
+        return (left + right) * _MOVE
+    if left > _MAX_LENGTH or right > _MAX_LENGTH:
         return limit + 1
+    a, b = a[start : start + left], b[start : start + right]
     if len(b) < len(a):
         a, b = b, a
     if (len(b) - len(a)) * _MOVE > limit:

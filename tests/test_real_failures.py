@@ -19,7 +19,7 @@ import pytest
 from django.test import Client as DjangoClient
 from django.test import override_settings
 from fastapi import FastAPI
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from werkzeug.test import Client
@@ -157,6 +157,17 @@ MESSAGES = {
     ),
     "module-attribute": "import os\n\ndef checkout():\n    return os.pth\ncheckout()\n",
     "no-suggestion": "def checkout():\n    return zzyzx_qwerty\ncheckout()\n",
+    "unbound-local": (
+        "def checkout():\n    totals = 1\n    print(total)\n    total = 2\ncheckout()\n"
+    ),
+    "hostile-dir": (
+        "class Sneaky:\n    def __dir__(self):\n        raise RuntimeError('no dir')\n\n"
+        "def checkout():\n    return Sneaky().totl\ncheckout()\n"
+    ),
+    "too-many-candidates": (
+        "class Wide:\n    pass\n\nfor i in range(800):\n    setattr(Wide, f'total{i}', i)\n\n"
+        "def checkout():\n    return Wide().total1x\ncheckout()\n"
+    ),
     "multi-line": "raise ValueError('first line\\nsecond line')\n",
     "empty": "raise KeyError()\n",
 }
@@ -187,6 +198,42 @@ def test_the_3_11_suggestion_distance_is_the_one_later_pythons_compute(a: str, b
     limit = (len(a) + len(b) + 3) * 2 // 6
     reference = traceback._levenshtein_distance(a, b, limit)  # type: ignore[attr-defined]
     assert distance(a.encode(), b.encode(), limit) == reference
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    message=st.text(max_size=40),
+    filename=st.one_of(st.none(), st.text(max_size=30)),
+    lineno=st.one_of(st.none(), st.integers(-5, 10**6)),
+    offset=st.one_of(st.none(), st.integers(-5, 60)),
+    end_offset=st.one_of(st.none(), st.integers(-5, 60)),
+    text=st.one_of(st.none(), st.text(max_size=60)),
+)
+def test_any_syntax_error_gets_a_page_whose_line_and_carets_are_pythons(
+    message: str,
+    filename: str | None,
+    lineno: int | None,
+    offset: int | None,
+    end_offset: int | None,
+    text: str | None,
+) -> None:
+    error = SyntaxError(message, (filename, lineno, offset, text, lineno, end_offset))
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        raise error
+
+    response = Client(ErrorPages(app, mode="on")).get("/", headers=JSON)
+    assert response.status_code == 500
+    shown = json.loads(response.data)["exception"]
+    printed = traceback.format_exception_only(error)
+    assert f"SyntaxError: {shown['message']}\n" == printed[-1] or not printed[-1].isprintable()
+    syntax = shown["syntax"]
+    assert (syntax is None) is (lineno is None)
+    if syntax is not None and printed[0].startswith("  File ") and len(printed) > 2:
+        python = [line.removeprefix("    ").rstrip("\n") for line in printed[1:-1]]
+        if python[0].isprintable() and len(python[0]) < 300:
+            assert syntax["text"] == python[0]
+            assert syntax["caret"] == (python[1] if len(python) > 1 else "")
 
 
 # Locals go to the application's frames first.
