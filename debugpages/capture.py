@@ -126,19 +126,49 @@ class Capture:
 
 def capture(exc: BaseException, policy: Policy) -> Capture:
     """Read ``exc``, its chain and its groups once, within the policy's limits."""
-    root = traceback.TracebackException(
-        type(exc),
-        exc,
-        exc.__traceback__,
-        limit=0,  # no stacks: they are filled below, with the frames the page shows
-        lookup_lines=False,
-        compact=True,
-        max_group_width=policy.max_group_members,
-        max_group_depth=_MAX_GROUP_DEPTH,
-    )
+    options: dict[str, Any] = {
+        "limit": 0,  # no stacks: they are filled below, with the frames the page shows
+        "lookup_lines": False,
+        "compact": True,
+        "max_group_width": policy.max_group_members,
+        "max_group_depth": _MAX_GROUP_DEPTH,
+    }
+    try:
+        root = traceback.TracebackException(type(exc), exc, traceback_of(exc), **options)
+    except BaseException:  # an attribute that raises (a __getattr__, a property, __bool__)
+        root = _alone(exc, options)
     walk = _Walk(policy, _running_frames())
     top = walk.exception(root, exc)
     return Capture(top, root, walk.chain_left_out)
+
+
+_TRACEBACK = BaseException.__dict__["__traceback__"]
+_LINKS = {name: BaseException.__dict__[name] for name in ("__cause__", "__context__")}
+_MEMBERS = BaseExceptionGroup.__dict__["exceptions"]
+
+
+def traceback_of(exc: BaseException) -> TracebackType | None:
+    """The traceback the interpreter gave ``exc``, whatever its class says ``__traceback__``
+    is (a property may return anything)."""
+    tb = _TRACEBACK.__get__(exc)
+    return tb if isinstance(tb, TracebackType) else None
+
+
+def _alone(exc: BaseException, options: dict[str, Any]) -> traceback.TracebackException:
+    """``exc`` as a ``TracebackException`` that reads none of its attributes: its frames,
+    type, message and notes, without its chain or members."""
+    text = traceback.TracebackException(type(exc), None, traceback_of(exc), **options)  # type: ignore[arg-type]
+    try:
+        message = str(exc)
+    except BaseException:
+        message = "<exception str() failed>"  # as Python says it
+    text._str = message if type(message) is str else str.__str__(message)  # type: ignore[attr-defined]
+    try:
+        text.__notes__ = getattr(exc, "__notes__", None)
+    except BaseException as error:  # as Python 3.13 says it
+        name = type(error).__qualname__
+        text.__notes__ = [f"Ignored error getting __notes__: <{name}>"]
+    return text
 
 
 class _Walk:
@@ -170,7 +200,7 @@ class _Walk:
             for linked, name in links:
                 if linked is None:
                     continue
-                other = getattr(exc, name, None)
+                other = _LINKS[name].__get__(exc)
                 if (
                     chained >= self.policy.max_chain
                     or self.count + len(pending) >= _MAX_EXCEPTIONS
@@ -187,9 +217,8 @@ class _Walk:
                 shown = min(len(te.exceptions), self.policy.max_group_members)
                 if depth >= _MAX_GROUP_DEPTH:
                     shown = 0
-                for member_te, member in islice(
-                    zip(te.exceptions, exc.exceptions, strict=False), shown
-                ):
+                members = _MEMBERS.__get__(exc)
+                for member_te, member in islice(zip(te.exceptions, members, strict=False), shown):
                     if not _is(member, member_te) or self.count >= _MAX_EXCEPTIONS:
                         break
                     captured = Captured(member, member_te)
@@ -206,7 +235,7 @@ class _Walk:
         exc = captured.exc
         assert exc is not None
         visible = []
-        for entry in _entries(exc.__traceback__):
+        for entry in _entries(traceback_of(exc)):
             if not self.hides(entry):
                 visible.append(entry)
                 continue

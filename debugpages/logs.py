@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from .capture import capture
+from .capture import capture, traceback_of
 from .logsetup import install
 from .mask import NO_MASKER, Masker
 from .policy import Policy, one_line, safe_text
@@ -68,14 +68,14 @@ def masked_traceback(exc: BaseException, policy: Policy = _DEFAULT_POLICY) -> st
             return safe_text(secrets.masker.text(captured.traceback()))
         finally:
             captured.release()
-    except Exception:  # an exception too odd to read: what can be said without reading it
+    except BaseException:  # an exception too odd to read: what can be said without reading it
         return plain_traceback(exc, NO_MASKER)
 
 
 def plain_traceback(exc: BaseException, masker: Masker) -> str:
     """The frames and the exception's line, read without source or positions."""
     lines = ["Traceback (most recent call last):\n"]
-    tb = exc.__traceback__
+    tb = traceback_of(exc)
     while isinstance(tb, TracebackType):
         code = tb.tb_frame.f_code
         lines.append(f'  File "{code.co_filename}", line {tb.tb_lineno}, in {code.co_name}\n')
@@ -85,8 +85,8 @@ def plain_traceback(exc: BaseException, masker: Masker) -> str:
     if kind.__module__ not in ("builtins", "__main__"):
         name = f"{kind.__module__}.{name}"
     try:
-        message = str(exc)
-    except Exception:
+        message = str.__str__(str(exc))
+    except BaseException:
         message = "<exception str() failed>"
     return safe_text(masker.text("".join(lines) + (f"{name}: {message}" if message else name)))
 
@@ -186,7 +186,7 @@ def report_log(
             line,
             "%s on %s %s (reference %s)%s",
             (type(exc).__qualname__, method, path, reference, f": {note}" if note else ""),
-            (type(exc), exc, exc.__traceback__),
+            (type(exc), exc, traceback_of(exc)),
             func=function,
             extra=extra,
         )

@@ -53,11 +53,14 @@ def build_report(
     policy: Policy,
     editor: Editor | None = None,
     view: str | None = None,
+    *,
+    with_locals: bool = True,
 ) -> ErrorReport:
     """The traceback page's model of one failure; ``text``: its traceback, masked;
-    ``view``: the view that handled the request, as the adapter read it."""
+    ``view``: the view that handled the request, as the adapter read it; ``with_locals``:
+    the page shows locals (the plain-text page does not)."""
     values = Values(policy, secrets.masker)
-    builder = _Builder(policy, values, editor, secrets.masker)
+    builder = _Builder(policy, values, editor, secrets.masker, with_locals)
     try:
         exception = builder.view(capture.top)
         exception = _Once(builder.frame_of).view(exception)
@@ -107,9 +110,15 @@ class _Builder:
     """Makes the views of the captured exceptions, each once, within a size budget."""
 
     def __init__(
-        self, policy: Policy, values: Values, editor: Editor | None, masker: Masker
+        self,
+        policy: Policy,
+        values: Values,
+        editor: Editor | None,
+        masker: Masker,
+        with_locals: bool = True,
     ) -> None:
         self.policy = policy
+        self.with_locals = with_locals
         self.values = values
         self.editor = editor
         self.mask = masker.text
@@ -227,7 +236,7 @@ class _Builder:
         if not cut:
             source = self.source(step)
             self.room -= _FRAME_COST + sum(len(line.text) for line in source)
-        if step.show_locals and frame is not None:
+        if step.show_locals and frame is not None and self.with_locals:
             marked = marked_names(frame.f_code)
             every = "*" in marked
             names = [item for item in sorted(frame.f_locals.items()) if item[0] != HIDE]
@@ -508,7 +517,7 @@ def _exception_only(te: traceback.TracebackException, exc: BaseException | None)
     te.__notes__ = None
     try:
         return list(te.format_exception_only()) or [""]
-    except Exception:
+    except BaseException:  # CancelledError too: the page goes on
         return [f"{type(exc).__qualname__}: <exception str() failed>"]
     finally:
         te.__notes__ = notes

@@ -175,5 +175,5 @@ def _cookies(environ: Mapping[str, Any]) -> Pairs:
 def _attempt(read: Callable[[], T], default: T) -> T:
     try:
         return read()
-    except Exception:
+    except BaseException:  # a framework's form object that raises anything
         return default

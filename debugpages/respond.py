@@ -33,6 +33,7 @@ from .logs import (
     handler_failed,
     handling,
     log_failure,
+    masked_traceback,
     plain_traceback,
     report_log,
     request_line,
@@ -91,7 +92,7 @@ def read_failure(
     a traceback page will be made of it (else only the log record)."""
     try:
         captured: Capture | None = capture(exc, policy)
-    except Exception:
+    except BaseException:  # nothing the application's objects raise stops the page
         log_failure("debugpages: capturing the exception failed")
         captured = None
     request = read_request(environ, form, url=page)
@@ -99,7 +100,7 @@ def read_failure(
         frames = frames_of(captured.exceptions()) if captured is not None else ()
         read = environ if isinstance(environ, dict) else None
         secrets = find_secrets(frames, request, policy, read=read)
-    except Exception:
+    except BaseException:
         log_failure("debugpages: looking for the secrets to mask failed")
         secrets = NO_SECRETS
     if captured is not None:
@@ -258,7 +259,43 @@ class Engine:
     ) -> Reply:
         """The page for ``exc``, logged under the reference the page shows; ``form``: the
         request's form as the framework parsed it, when it did; ``view``: the view that
-        handled the request, when the adapter knows it (else the one recorded in the environ)."""
+        handled the request, when the adapter knows it (else the one recorded in the environ).
+
+        Nothing raised while the page is made gets out (a ``CancelledError`` from an
+        attribute, say): then the minimal page goes, with the status and a reference.
+        Only a ``KeyboardInterrupt`` or ``SystemExit`` (a signal: Ctrl-C, a worker told to
+        stop) passes through.
+        """
+        try:
+            return self._reply(exc, environ, form, view)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:
+            return self._last_resort(exc, environ)
+
+    def _last_resort(self, exc: Exception, environ: Mapping[str, Any]) -> Reply:
+        """The minimal page, and both failures logged: debugpages' and the application's."""
+        reference = new_reference()
+        with handling(reference):
+            log_failure(f"debugpages: making the page failed (reference {reference})")
+            text = masked_traceback(exc, self.policy)
+            report_log(exc, environ, reference, self.mode, 500, text=text)
+        page = Page(
+            status=500,
+            title=reason(500) or "",
+            reference=reference,
+            mode=Mode.OFF.value,
+            time=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        accept = environ.get("HTTP_ACCEPT")
+        fmt = choose_format(accept if isinstance(accept, str) else None)
+        body = minimal_page(page, template_names(Mode.OFF, 500, fmt)[0]).encode()
+        headers = [("Content-Type", fmt.content_type), ("Content-Length", str(len(body)))]
+        return Reply(500, reference, status_line(500), [*headers, *_hardening("")], body)
+
+    def _reply(
+        self, exc: Exception, environ: Mapping[str, Any], form: object, view: str | None
+    ) -> Reply:
         meaning = _meaning(exc)
         code = meaning.status
         if code < 400:  # SERVER_RETURN(OK) and its kind: the response stands, with no body
@@ -272,9 +309,11 @@ class Engine:
             client = one_line(remote)[:64] if isinstance(remote, str) else "(no address)"
             notes.append(f"client {client} is outside {ALLOW_VAR}, so it got the off page")
         failure = self.read(exc, environ, form, page=mode is not Mode.OFF) if code >= 500 else None
+        accept = environ.get("HTTP_ACCEPT")
+        fmt = choose_format(accept if isinstance(accept, str) else None)
         try:
             with handling(reference):
-                page = self.page(exc, environ, reference, code, mode, failure, view)
+                page = self.page(exc, environ, reference, code, mode, failure, view, fmt=fmt)
                 note = "; ".join(filter(None, notes))
                 masker = failure.secrets.masker if failure is not None else NO_MASKER
                 text = failure.text if failure is not None else None
@@ -362,19 +401,22 @@ class Engine:
         mode: Mode | None = None,
         failure: Failure | None = None,
         view: str | None = None,
+        *,
+        fmt: Format = HTML,
     ) -> Page:
         """The page model: in ``off``, and for client errors, it holds no detail at all.
 
         A 5xx sent on purpose (``abort(503)``) keeps its own page outside ``off``, with
-        where it was raised; only an unhandled exception gets the traceback page.
+        where it was raised; only an unhandled exception gets the traceback page. Locals
+        are represented only for a format that shows them (not plain text).
         """
         mode = self.mode if mode is None else mode
         meaning = _meaning(exc)
         error: ErrorReport | None = None
         if mode is not Mode.OFF and code >= 500:
             try:
-                error = self._report(exc, environ, failure, view)
-            except Exception:
+                error = self._report(exc, environ, failure, view, with_locals=fmt is not TEXT)
+            except BaseException:
                 log_failure(f"debugpages: capturing failed (reference {reference})")
         text = meaning.description
         if mode is not Mode.OFF and meaning.explanation is not None:
@@ -404,19 +446,21 @@ class Engine:
         environ: Mapping[str, Any],
         failure: Failure | None,
         view: str | None = None,
+        *,
+        with_locals: bool = True,
     ) -> ErrorReport:
         """What the traceback page shows, from the failure read once."""
         if failure is None:  # a page made on its own (debugpages check, preview)
             failure = self.read(exc, environ)
             try:
-                return self._report(exc, environ, failure, view)
+                return self._report(exc, environ, failure, view, with_locals=with_locals)
             finally:
                 failure.release()
         if failure.capture is None:
             raise RuntimeError("the exception could not be captured")
         return build_report(
             failure.capture, failure.request, failure.secrets, failure.text, self.policy,
-            self.editor, view or recorded_view(environ),
+            self.editor, view or recorded_view(environ), with_locals=with_locals,
         )  # fmt: skip
 
     def render(self, page: Page, fmt: Format, nonce: str) -> str:

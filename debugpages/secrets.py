@@ -82,7 +82,7 @@ def find_secrets(
         if not running:
             try:
                 search.frame(frame)
-            except Exception:  # a frame too odd to read: the secrets found so far stand
+            except BaseException:  # a frame too odd to read: the secrets found so far stand
                 search.unsearched += 1
     return search.result()
 
@@ -172,7 +172,7 @@ class _Search:
                         self.add(item)
                 elif secret or index < self.policy.max_items:
                     self.value(item, secret, depth + 1)
-        except Exception:  # a mapping whose items() raises: what was read stays read
+        except BaseException:  # a mapping whose items() raises: what was read stays read
             return
 
     def parts(self, value: object) -> Iterator[tuple[str | None, object, int]]:

@@ -51,7 +51,7 @@ def record(exc: BaseException, reference: str, code: int) -> None:
         if code >= 500:
             span.record_exception(exc)
             span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__qualname__))
-    except Exception:
+    except BaseException:  # the exception's own __str__ may raise anything
         log.warning("debugpages: recording reference %s on the span failed", reference,
                     exc_info=True)  # fmt: skip
 

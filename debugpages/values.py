@@ -11,10 +11,12 @@ previous step found, and only then cut, so no part of a secret stays at a cut.
 
 from __future__ import annotations
 
-import builtins
 import collections
+import datetime
 import os
+import re
 import time
+import types
 from collections.abc import Callable, Iterable
 from itertools import islice
 
@@ -23,6 +25,7 @@ from werkzeug.datastructures import Headers, MultiDict
 from .mask import MASK, Masker
 from .model import Variable
 from .policy import Policy, safe_text
+from .represent import MAX_ABANDONED, NO_WORKER, TIMED_OUT, Outcome, Representer, failure, represent
 from .structure import entries, fields, has_own_repr, is_os_environment, name_of
 
 _CGI_KEYS = frozenset({
@@ -39,6 +42,24 @@ _SHAPES = (
     (collections.deque, "deque([", "])", "deque([])"),
 )
 """How Python writes each built-in sequence: its brackets, and when it is empty."""
+_PLAIN = (type(None), bool, int, float, str, bytes)
+_OWN_REPRS = frozenset({
+    object.__repr__, type.__repr__, types.FunctionType.__repr__,
+    types.BuiltinFunctionType.__repr__, types.MethodDescriptorType.__repr__,
+    types.WrapperDescriptorType.__repr__, types.CodeType.__repr__, types.FrameType.__repr__,
+    types.GeneratorType.__repr__, types.CoroutineType.__repr__,
+    types.AsyncGeneratorType.__repr__, complex.__repr__, range.__repr__, memoryview.__repr__,
+    re.Pattern.__repr__, datetime.date.__repr__, datetime.timedelta.__repr__,
+    datetime.timezone.__repr__, type(Ellipsis).__repr__, type(NotImplemented).__repr__,
+})  # fmt: skip
+"""The interpreter's own reprs that run none of the application's code: called here, on
+the request's thread. Any other repr runs on a worker, within the time budget."""
+_TIMED_REPRS = {
+    datetime.datetime.__repr__: datetime.datetime.tzinfo,
+    datetime.time.__repr__: datetime.time.tzinfo,
+}  # fmt: skip
+"""Reprs that are the interpreter's own but for their ``tzinfo``'s repr."""
+_ARGS = BaseException.__dict__["args"]
 
 
 class Values:
@@ -51,6 +72,7 @@ class Values:
         self.masker = masker
         self._clock = clock
         self._deadline = clock() + policy.repr_budget
+        self._reprs: Representer | None = None
         self._shown: dict[int, tuple[object, str, bool]] = {}
         """Objects shown on this page, by id (each held, so ids stay unique): an object
         held by several locals or containers is represented once."""
@@ -72,8 +94,8 @@ class Values:
         self._cut, self._spent = False, 0
         try:
             text = self.show(value, self.policy.max_depth)
-        except Exception as exc:
-            text = f"<repr failed: {type(exc).__qualname__}: {self._message(exc)}>"
+        except BaseException as exc:  # a container's own methods (items(), len()) raised
+            text = self._failed(failure(exc))
         text, cut = self.policy.text(text, self.policy.max_value_chars * 2)
         self._shown[id(value)] = (value, text, cut or self._cut)
         return Variable(shown_name, text, cut or self._cut)
@@ -90,8 +112,11 @@ class Values:
         return f"{head} … ({len(value):,} characters in all)", True
 
     def release(self) -> None:
-        """Drop every reference to the application's values."""
+        """Drop every reference to the application's values; give back the worker."""
         self._shown.clear()
+        if self._reprs is not None:
+            self._reprs.close()
+            self._reprs = None
 
     def show(self, value: object, level: int) -> str:
         """The text of ``value``, from its structure ``level`` levels deep."""
@@ -252,31 +277,44 @@ class Values:
             self.skipped += 1
             text = "<not shown: the time budget for values ran out>"
         else:
-            try:
-                text = builtins.repr(value)
-            except Exception as exc:
-                text = f"<repr failed: {type(exc).__qualname__}: {self._message(exc)}>"
-            else:
-                if not isinstance(text, str):
-                    text = f"<repr failed: it returned {type(text).__qualname__}, not str>"
+            outcome = self._represent(value)
+            if outcome.failed is None:
+                text = outcome.text
+                limit = self.policy.max_value_chars
+                if len(text) > limit:
+                    cut = self._cut = True
+                    head = self.masker.head(text, limit)
+                    text = f"{head} … ({len(text):,} characters in all)"
                 else:
-                    text = str.__str__(text)
-                    limit = self.policy.max_value_chars
-                    if len(text) > limit:
-                        cut = self._cut = True
-                        head = self.masker.head(text, limit)
-                        text = f"{head} … ({len(text):,} characters in all)"
-                    else:
-                        text = self.masker.text(text)
+                    text = self.masker.text(text)
+            else:
+                text = self._failed(outcome, value)
         self._shown[id(value)] = (value, text, cut)  # the object is held: its id stays its own
         return text
 
-    def _message(self, exc: BaseException) -> str:
-        """The message of an exception a value's ``repr`` raised, masked and short."""
-        try:
-            return self.text(str(exc), 200)[0]
-        except Exception:
-            return "<str() failed>"
+    def _represent(self, value: object) -> Outcome:
+        """``repr(value)``: here when the interpreter's own repr makes it, else on a
+        worker, abandoned at the page's deadline."""
+        if _own_repr(value):
+            return represent(value)
+        if self._reprs is None:
+            self._reprs = Representer()
+        return self._reprs.represent(value, self._deadline - self._clock())
+
+    def _failed(self, outcome: Outcome, value: object = None) -> str:
+        """What a value shows when its repr raised, timed out or could not run."""
+        if outcome is TIMED_OUT:
+            self.skipped += 1
+            budget = self.policy.repr_budget
+            return f"<repr timed out: still running when the {budget:g} s for values ran out>"
+        if outcome is NO_WORKER:
+            self.skipped += 1
+            name = safe_text(self.masker.text(type(value).__qualname__))
+            return f"<{name} object: not shown: {MAX_ABANDONED} timed-out reprs still run>"
+        message = self.text(outcome.message, 200)[0]
+        if not outcome.failed:
+            return f"<repr failed: {message}>"
+        return f"<repr failed: {outcome.failed}: {message}>"
 
     def _take(self, parts: Iterable[str], size: int) -> list[str]:
         """Up to ``max_items`` parts, fewer once the text is long enough; then a count."""
@@ -289,6 +327,18 @@ class Values:
             self._cut = True
             taken.append(f"… {size - len(taken):,} more items")
         return taken
+
+
+def _own_repr(value: object) -> bool:
+    """Whether ``repr(value)`` is the interpreter's own, running no application code."""
+    own = type(value).__repr__
+    if own in _OWN_REPRS:
+        return True
+    if own is BaseException.__repr__ and isinstance(value, BaseException):
+        args = _ARGS.__get__(value)  # what the repr reads, whatever a subclass defines
+        return all(type(arg) in _PLAIN for arg in args)
+    zone = _TIMED_REPRS.get(own)
+    return zone is not None and type(zone.__get__(value)) in (type(None), datetime.timezone)
 
 
 def _shape(value: object) -> tuple[type, str, str, str] | None:

@@ -1,0 +1,187 @@
+"""The application's ``__repr__`` run off the request's thread, with a deadline.
+
+A ``__repr__`` can do anything: sleep, wait on a lock or a socket, loop, raise any
+``BaseException``. Each one a page needs runs on a worker thread while the request's
+thread waits, at most until the page's deadline; a repr still running then is abandoned
+with its worker, and the value shows that it timed out. A page borrows one worker for
+all its values and gives it back; idle workers are kept for the next page.
+
+What that costs is bounded: an abandoned worker ends when its repr returns, holding the
+value until then (a repr that never returns holds it for the life of the process). At
+most ``MAX_ABANDONED`` workers are abandoned at a time; past that, values whose repr
+would need a worker show their type only, until one of them ends.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from dataclasses import dataclass
+
+MAX_ABANDONED = 8
+"""Workers whose repr outlived its deadline that may still be running at once."""
+_MAX_IDLE = 2
+"""Idle workers kept for the next pages; more (after a burst of failures) end."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What ``repr`` did: its text, or the exception it raised (type and message)."""
+
+    text: str = ""
+    failed: str | None = None
+    """The qualified name of the exception ``repr`` raised, if it raised one."""
+    message: str = ""
+    """That exception's message, unmasked and uncut (``<str() failed>`` if it has none)."""
+
+
+TIMED_OUT = Outcome(failed="timed out")
+"""The repr was still running at the deadline: abandoned."""
+NO_WORKER = Outcome(failed="no worker")
+"""No worker to run it: ``MAX_ABANDONED`` are still inside reprs given up on."""
+
+
+def represent(value: object) -> Outcome:
+    """``repr(value)`` as a plain ``str``, or what went wrong: never raises."""
+    try:
+        text = repr(value)
+    except BaseException as exc:  # CancelledError, gevent's Timeout...: the page goes on
+        return failure(exc)
+    if not isinstance(text, str):  # a C type's repr may return anything
+        return Outcome(failed="", message=f"it returned {_name(text)}, not str")
+    return Outcome(str.__str__(text))  # a Markup or SafeString is plain text here
+
+
+def failure(exc: BaseException) -> Outcome:
+    """The outcome of a repr that raised ``exc``."""
+    return Outcome(failed=_name(exc), message=_message(exc))
+
+
+def _name(value: object) -> str:
+    try:
+        return str.__str__(type(value).__qualname__)
+    except BaseException:
+        return "?"
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+        return str.__str__(text) if isinstance(text, str) else "<str() failed>"
+    except BaseException:
+        return "<str() failed>"
+
+
+class _Job:
+    __slots__ = ("done", "outcome", "value")
+
+    def __init__(self, value: object) -> None:
+        self.value: object = value
+        self.outcome: Outcome | None = None
+        self.done = threading.Event()
+
+
+class _Worker:
+    """A thread that represents the values handed to it, one at a time."""
+
+    def __init__(self, pool: _Pool) -> None:
+        self.pool = pool
+        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.abandoned = False
+        thread = threading.Thread(target=self._run, name="debugpages-repr", daemon=True)
+        thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            outcome = represent(job.value)
+            job.value = None
+            with self.pool.lock:
+                job.outcome = outcome
+                job.done.set()
+                if self.abandoned:  # the page gave up on this repr: end, uncounted
+                    self.pool.abandoned -= 1
+                    return
+
+
+class _Pool:
+    """The workers of this process: idle ones, and a count of the abandoned ones."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.idle: list[_Worker] = []
+        self.abandoned = 0
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        """In a forked child: the parent's threads do not exist here."""
+        self.lock = threading.Lock()
+        self.idle = []
+        self.abandoned = 0
+
+    def take(self) -> _Worker | None:
+        """An idle worker, or a new one; ``None`` while ``MAX_ABANDONED`` are abandoned."""
+        with self.lock:
+            if self.idle:
+                return self.idle.pop()
+            if self.abandoned >= MAX_ABANDONED:
+                return None
+        return _Worker(self)
+
+    def give(self, worker: _Worker) -> None:
+        """A worker back from its page."""
+        with self.lock:
+            if len(self.idle) < _MAX_IDLE:
+                self.idle.append(worker)
+                return
+        worker.jobs.put(None)
+
+    def abandon(self, worker: _Worker, job: _Job) -> bool:
+        """Give up on ``job``, unless it has just finished: then ``False``."""
+        with self.lock:
+            if job.done.is_set():
+                return False
+            worker.abandoned = True
+            self.abandoned += 1
+            return True
+
+
+_POOL = _Pool()
+
+
+class Representer:
+    """One page's reprs: a worker borrowed on first need, kept until ``close``."""
+
+    __slots__ = ("_worker",)
+
+    def __init__(self) -> None:
+        self._worker: _Worker | None = None
+
+    def represent(self, value: object, timeout: float) -> Outcome:
+        """``repr(value)`` within ``timeout`` seconds, else ``TIMED_OUT`` (or ``NO_WORKER``)."""
+        worker = self._worker
+        if worker is None:
+            worker = self._worker = _POOL.take()
+            if worker is None:
+                return NO_WORKER
+        job = _Job(value)
+        worker.jobs.put(job)
+        if not job.done.wait(timeout) and _POOL.abandon(worker, job):
+            self._worker = None
+            return TIMED_OUT
+        assert job.outcome is not None
+        return job.outcome
+
+    def close(self) -> None:
+        """Give the worker back."""
+        if self._worker is not None:
+            _POOL.give(self._worker)
+            self._worker = None
+
+
+def abandoned() -> int:
+    """How many workers are still inside a repr their page gave up on."""
+    return _POOL.abandoned
