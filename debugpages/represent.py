@@ -79,7 +79,9 @@ class _Job:
     def __init__(self, value: object) -> None:
         self.value: object = value
         self.outcome: Outcome | None = None
-        self.done = threading.Event()
+        self.done = threading.Lock()
+        """Held until the outcome is in: a bare lock, the cheapest wait with a timeout."""
+        self.done.acquire()
 
 
 class _Worker:
@@ -101,7 +103,7 @@ class _Worker:
             job.value = None
             with self.pool.lock:
                 job.outcome = outcome
-                job.done.set()
+                job.done.release()
                 if self.abandoned:  # the page gave up on this repr: end, uncounted
                     self.pool.abandoned -= 1
                     return
@@ -142,7 +144,7 @@ class _Pool:
     def abandon(self, worker: _Worker, job: _Job) -> bool:
         """Give up on ``job``, unless it has just finished: then ``False``."""
         with self.lock:
-            if job.done.is_set():
+            if job.outcome is not None:
                 return False
             worker.abandoned = True
             self.abandoned += 1
@@ -169,7 +171,7 @@ class Representer:
                 return NO_WORKER
         job = _Job(value)
         worker.jobs.put(job)
-        if not job.done.wait(timeout) and _POOL.abandon(worker, job):
+        if not job.done.acquire(timeout=max(timeout, 0)) and _POOL.abandon(worker, job):
             self._worker = None
             return TIMED_OUT
         assert job.outcome is not None

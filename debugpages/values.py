@@ -60,6 +60,7 @@ _TIMED_REPRS = {
 }  # fmt: skip
 """Reprs that are the interpreter's own but for their ``tzinfo``'s repr."""
 _ARGS = BaseException.__dict__["args"]
+_METHOD_REPR = types.MethodType.__repr__
 
 
 class Values:
@@ -334,6 +335,8 @@ def _own_repr(value: object) -> bool:
     own = type(value).__repr__
     if own in _OWN_REPRS:
         return True
+    if own is _METHOD_REPR and isinstance(value, types.MethodType):
+        return _own_repr(value.__self__)  # "<bound method T.f of {self!r}>"
     if own is BaseException.__repr__ and isinstance(value, BaseException):
         args = _ARGS.__get__(value)  # what the repr reads, whatever a subclass defines
         return all(type(arg) in _PLAIN for arg in args)
