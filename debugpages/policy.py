@@ -51,7 +51,11 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def safe_text(text: str) -> str:
-    """Escape what could crash an encoder or fool a reader; keep everything else."""
+    """Escape what could crash an encoder or fool a reader; keep everything else. Always a
+    plain ``str``: a ``Markup``, a ``SafeString`` or any ``str`` with an ``__html__`` would
+    reach an HTML page unescaped."""
+    if type(text) is not str:
+        text = str.__str__(text)
     if text.isprintable():  # no control, format (bidi) or surrogate character: as it is
         return text
     return _UNSAFE.sub(_escape, text)
@@ -59,7 +63,7 @@ def safe_text(text: str) -> str:
 
 def one_line(text: str) -> str:
     """``safe_text`` that also escapes newlines and tabs: nothing can forge a log line."""
-    return _UNSAFE_LINE.sub(_escape, text)
+    return _UNSAFE_LINE.sub(_escape, str.__str__(text))
 
 
 def bound(text: str, limit: int) -> tuple[str, bool]:
@@ -158,7 +162,7 @@ class Policy:
         """Escape and bound a string for display (cut first, so a huge string costs little)."""
         limit = self.max_value_chars if limit is None else limit
         if len(value) <= limit:
-            if value.isprintable():  # most texts: nothing to escape, nothing to cut
+            if type(value) is str and value.isprintable():  # most: nothing to escape or cut
                 return value, False
             return bound(safe_text(value), limit)
         return f"{safe_text(value[:limit])[:limit]} … ({len(value):,} characters in all)", True
