@@ -369,7 +369,7 @@ def template_view(
     template raised it (or its engine's data could not be read)."""
     try:
         spot = find_template(capture)
-    except Exception:
+    except BaseException:  # an engine's objects with attributes that raise anything
         return None
     return None if spot is None else _template_view(spot, masker, policy, cwd)
 

@@ -159,7 +159,8 @@ def assert_escaped(body: str, csp: str) -> None:
     for tag, attrs in tags.tags:
         assert tag in ALLOWED_TAGS, tag
         assert set(attrs) <= ALLOWED_ATTRIBUTES, (tag, attrs)
-        assert not any(MARK in (value or "") for value in attrs.values()), (tag, attrs)
+        # The input may be a title's text (a file's full path on hover), never more.
+        assert not any(MARK in (v or "") for k, v in attrs.items() if k != "title"), attrs
         if tag in ("script", "style"):
             assert attrs["nonce"] == nonce
         if tag == "a":
@@ -488,6 +489,14 @@ def template_name() -> None:
     raise jinja2.TemplateNotFound(Markup(PAYLOAD))
 
 
+def template_syntax_error() -> None:
+    import jinja2
+
+    error = jinja2.TemplateSyntaxError(Markup(PAYLOAD), 2, Markup(PAYLOAD), Markup(PAYLOAD))
+    error.source = Markup(f"line one\n{{% for %}} {PAYLOAD}\n")
+    raise error
+
+
 CARRIERS = {
     "repr returns Markup": markup_repr,
     "repr returns a str with __html__": sneaky_repr,
@@ -496,6 +505,7 @@ CARRIERS = {
     "Markup type name and module": markup_type_name,
     "keys and fields with __html__": sneaky_keys_and_fields,
     "template name": template_name,
+    "template syntax error": template_syntax_error,
 }
 
 
