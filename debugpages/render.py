@@ -18,6 +18,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import markupsafe
@@ -126,9 +127,9 @@ class Renderer:
             try:
                 chosen = names if env is self.builtin else self.users_first(names)
                 return env.select_template(chosen).render(context)
-            except Exception:
+            except Exception as error:
                 where = "built-in" if env is self.builtin else "user's"
-                log.exception("debugpages: the %s template %s failed to render", where, names[0])
+                _template_failed(error, f"the {where} template {names[0]} failed to render")
         return minimal_page(context["page"], names[0])
 
     def users_first(self, names: Sequence[str]) -> list[str]:
@@ -140,6 +141,36 @@ class Renderer:
         folders = self.folders
         mine = [n for n in names if any(os.path.isfile(os.path.join(f, n)) for f in folders)]
         return [*mine, *(name for name in names if name not in mine)]
+
+
+def _template_failed(error: Exception, message: str) -> None:
+    """Log a template's failure on its own, then free what its traceback holds.
+
+    Its context is the application's exception, logged once by itself (masked). Jinja's
+    rewritten traceback is a reference cycle through the page's frames, and so through
+    the failed request's: it would keep them alive until the cycle collector ran.
+    """
+    error.__context__ = None
+    error.__suppress_context__ = True
+    try:
+        log.error("debugpages: %s", message, exc_info=error)
+    finally:
+        _break_rewritten_traceback(error.__traceback__)
+        error.__traceback__ = None
+
+
+def _break_rewritten_traceback(tb: TracebackType | None) -> None:
+    """Jinja shows a template's line with a fake frame made in ``jinja2.debug``; the
+    finished frames of that module behind it keep a list of the traceback that holds the
+    fake frame (a cycle): clear them."""
+    while tb is not None:
+        frame = tb.tb_frame
+        if "__jinja_exception__" in frame.f_globals:
+            caller = frame.f_back
+            while caller is not None and caller.f_globals.get("__name__") == "jinja2.debug":
+                caller.clear()
+                caller = caller.f_back
+        tb = tb.tb_next
 
 
 def _status_templates(folder: str) -> list[str]:

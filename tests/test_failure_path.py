@@ -1,0 +1,246 @@
+"""The failure path holds up where the failure left the process: deep in the stack, out of
+memory, on a frame whose source is no file to read, under a user's template that fails.
+
+Each test asserts what the client gets (the status, a page under 1 MB with the reference,
+in well under a second: a bound on a hang, not a benchmark) and that the failure is
+logged once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import sys
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from debugpages import ASGIErrorPages, ErrorPages
+
+MODES = {"off": 500, "on": 500, "legacy-200": 200}
+ACCEPTS = ["text/html", "text/plain", "application/json"]
+Environ = dict[str, Any]
+
+
+class Lines(logging.Handler):
+    """The debugpages records as text: a kept record's ``exc_info`` would keep the failure
+    alive, which the retention tests must see freed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[tuple[int, str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        reference = str(getattr(record, "reference", "-"))
+        self.lines.append((record.levelno, record.getMessage(), reference))
+
+    def failures(self, reference: str) -> list[str]:
+        """The records of the failure itself (not debugpages' notes on its own troubles)."""
+        return [
+            message
+            for _, message, ref in self.lines
+            if ref == reference and not message.startswith("debugpages:")
+        ]
+
+    def warnings(self) -> list[str]:
+        return [message for level, message, _ in self.lines if level == logging.WARNING]
+
+
+@pytest.fixture
+def lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], Lines]]:
+    """Call it in the test's body: pytest's own capture joins a logger that stops
+    propagating before the test's call starts, and it keeps every record it sees."""
+    logger = logging.getLogger("debugpages")
+    handler = Lines()
+
+    def watch() -> Lines:
+        monkeypatch.setattr(logger, "propagate", False)
+        monkeypatch.setattr(logger, "level", logging.DEBUG)
+        logger.addHandler(handler)
+        return handler
+
+    yield watch
+    logger.removeHandler(handler)
+
+
+@dataclass
+class Got:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    seconds: float
+
+
+def wsgi_get(app: Callable[..., Iterable[bytes]], accept: str = "text/html") -> Got:
+    """One request through a WSGI app, as a server makes it (no test client in between)."""
+    environ: Environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/orders/7",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "HTTP_ACCEPT": accept,
+        "wsgi.url_scheme": "http",
+    }
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+    begin = time.perf_counter()
+    body = b"".join(app(environ, lambda status, headers, *exc: started.append((status, headers))))
+    seconds = time.perf_counter() - begin
+    status, headers = started[-1]
+    return Got(int(status.split()[0]), headers, body, seconds)
+
+
+def asgi_get(app: Callable[..., Any], accept: str = "text/html") -> Got:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "method": "GET", "path": "/orders/7", "query_string": b"",
+        "headers": [(b"host", b"localhost"), (b"accept", accept.encode())],
+    }  # fmt: skip
+    begin = time.perf_counter()
+    asyncio.run(app(scope, receive, send))
+    seconds = time.perf_counter() - begin
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in sent[0]["headers"]]
+    return Got(sent[0]["status"], headers, b"".join(m.get("body", b"") for m in sent), seconds)
+
+
+def assert_page(got: Got, status: int, lines: Lines) -> str:
+    """The client's page: the status, under 1 MB, quickly, with the reference of the one
+    record of the failure. Returns the body."""
+    assert got.status == status
+    assert len(got.body) < 1_000_000
+    assert got.seconds < 1.0
+    references = {ref for _, _, ref in lines.lines if ref != "-"}
+    assert len(references) == 1, lines.lines
+    reference = references.pop()
+    assert reference.encode() in got.body
+    assert len(lines.failures(reference)) == 1, lines.lines
+    return got.body.decode("utf-8")
+
+
+# A user's template that fails ------------------------------------------------------------
+
+FAILING_TEMPLATES = {
+    "raises": "{{ page.nothing.more() }}",
+    "divides by zero": "{% set n = 0 %}{{ 1 // n }}",
+}
+
+
+class Payload:
+    """A local of the failed request, to watch die."""
+
+
+def failing_with_payload(refs: list[weakref.ref[Payload]]) -> Callable[..., Any]:
+    def app(environ: Environ, start_response: Callable[..., Any]) -> list[bytes]:
+        payload = Payload()
+        blob = bytearray(2**20)  # the measured case: 1 MB of locals per request
+        refs.append(weakref.ref(payload))
+        raise RuntimeError(f"failed with {len(blob)} bytes")
+
+    return app
+
+
+def failing_asgi_with_payload(refs: list[weakref.ref[Payload]]) -> Callable[..., Any]:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        payload = Payload()
+        blob = bytearray(2**20)
+        refs.append(weakref.ref(payload))
+        raise RuntimeError(f"failed with {len(blob)} bytes")
+
+    return app
+
+
+@pytest.mark.parametrize("adapter", ["wsgi", "asgi"])
+@pytest.mark.parametrize("template", FAILING_TEMPLATES)
+@pytest.mark.parametrize("mode", MODES)
+def test_a_failing_user_template_leaves_nothing_of_the_request_alive(
+    tmp_path: Path, lines: Callable[[], Lines], mode: str, template: str, adapter: str
+) -> None:
+    """Jinja's rewritten traceback of the template's error is a reference cycle that held
+    the application's exception, and so every frame of the request, until the collector
+    ran: the collector is off here, as it may as well be under load."""
+    log = lines()
+    for name in ("500.html", "traceback.html"):  # the page of off, of on and legacy-200
+        (tmp_path / name).write_text(FAILING_TEMPLATES[template])
+    refs: list[weakref.ref[Payload]] = []
+    if adapter == "wsgi":
+        pages: Any = ErrorPages(failing_with_payload(refs), mode=mode, template_dirs=tmp_path)
+        get: Callable[..., Got] = wsgi_get
+    else:
+        pages = ASGIErrorPages(failing_asgi_with_payload(refs), mode=mode, template_dirs=tmp_path)
+        get = asgi_get
+    gc.collect()
+    gc.disable()
+    try:
+        got = get(pages)
+        assert refs[0]() is None
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+    body = assert_page(got, MODES[mode], log)
+    assert any("failed to render" in message for _, message, _ in log.lines)
+    assert "Internal Server Error" in body  # the built-in page took over
+
+
+def test_a_user_template_broken_after_start_up_leaves_nothing_alive(
+    tmp_path: Path, lines: Callable[[], Lines]
+) -> None:
+    """In ``on``, a user's template is read again when it changes: a syntax error then is
+    met on the failure path, and Jinja rewrites its traceback the same way."""
+    log = lines()
+    template = tmp_path / "traceback.html"
+    template.write_text("{% extends 'traceback.html' %}")
+    refs: list[weakref.ref[Payload]] = []
+    pages = ErrorPages(failing_with_payload(refs), mode="on", template_dirs=tmp_path)
+    template.write_text("{% if %}broken")
+    stat = template.stat()
+    os.utime(template, (stat.st_atime, stat.st_mtime + 5))  # a later mtime: read again
+    gc.collect()
+    gc.disable()
+    try:
+        got = wsgi_get(pages)
+        assert refs[0]() is None
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+    assert "Traceback" in assert_page(got, 500, log)
+
+
+def test_a_template_failure_is_logged_without_the_applications_exception(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The application's exception is logged once, by itself, masked: the record of the
+    template's failure does not carry it again as its context."""
+    (tmp_path / "500.html").write_text(FAILING_TEMPLATES["raises"])
+
+    def app(environ: Environ, start_response: Callable[..., Any]) -> list[bytes]:
+        password = "hunter2-very-secret"
+        raise RuntimeError(f"login failed for {password}")
+
+    caplog.set_level(logging.INFO, logger="debugpages")
+    got = wsgi_get(ErrorPages(app, mode="off", template_dirs=tmp_path))
+    assert got.status == 500
+    failures = [r for r in caplog.records if r.getMessage().startswith("RuntimeError on GET")]
+    assert len(failures) == 1
+    failed = [r for r in caplog.records if "failed to render" in r.getMessage()]
+    assert len(failed) == 1
+    assert failed[0].exc_info is not None
+    assert failed[0].exc_info[1] is not None
+    assert failed[0].exc_info[1].__context__ is None
+    text = logging.Formatter().formatException(failed[0].exc_info)
+    assert "UndefinedError" in text
+    assert "hunter2" not in text
+    assert sys.exc_info() == (None, None, None)
