@@ -29,6 +29,7 @@ from .memo import Memo
 from .places import is_library, is_sourceless
 from .policy import Policy
 from .suggestions import suggestion
+from .sources import refusal
 
 HIDE = "__traceback_hide__"
 """Paste's and werkzeug's name for a local or global that hides frames."""
@@ -91,6 +92,8 @@ class Capture:
     text: traceback.TracebackException
     chain_left_out: int = 0
     """Exceptions at the far end of a chain longer than ``Policy.max_chain``."""
+    no_source: dict[str, str] = field(default_factory=dict)
+    """Files whose source is not read, by name, with the reason (``sources.refusal``)."""
 
     def exceptions(self) -> Iterator[Captured]:
         """Every exception of the capture, once each."""
@@ -139,7 +142,7 @@ def capture(exc: BaseException, policy: Policy) -> Capture:
         root = _alone(exc, options)
     walk = _Walk(policy, _running_frames())
     top = walk.exception(root, exc)
-    return Capture(top, root, walk.chain_left_out)
+    return Capture(top, root, walk.chain_left_out, walk.no_source)
 
 
 _TRACEBACK = BaseException.__dict__["__traceback__"]
@@ -181,6 +184,7 @@ class _Walk:
         """Column positions by (code, instruction), for this capture only: a recursion's
         thousand frames read a few. The frames hold their code, so the ids stay unique."""
         self.files: set[str] = set()
+        self.no_source: dict[str, str] = {}
         self.count = 0
         self.chain_left_out = 0
 
@@ -225,8 +229,10 @@ class _Walk:
                     current.members.append(captured)
                     pending.append((captured, depth + 1, chained))
                 current.members_left_out = len(te.exceptions) - len(current.members)
-        for filename in self.files:
-            linecache.checkcache(filename)
+        for filename in self.files:  # before any text is made: every text reads source
+            why = refusal(filename)
+            if why is not None:
+                self.no_source[filename] = why
         return top
 
     def frames(self, captured: Captured) -> None:

@@ -62,6 +62,9 @@ class FrameView:
     """When this frame ends a collapsed run: how many more times the run repeated."""
     editor_url: str | None = None
     """A link that opens this file at this line in the developer's editor, when configured."""
+    no_source: str | None = None
+    """Why the source is not read, when the file is unsafe to read (not a regular file of
+    bounded size); ``None`` otherwise, whether or not there is source."""
     left_out_before: int = 0
     """How many frames just before this one were left out to keep the page small."""
     cut: bool = False

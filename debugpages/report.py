@@ -60,7 +60,7 @@ def build_report(
     ``view``: the view that handled the request, as the adapter read it; ``with_locals``:
     the page shows locals (the plain-text page does not)."""
     values = Values(policy, secrets.masker)
-    builder = _Builder(policy, values, editor, secrets.masker, with_locals)
+    builder = _Builder(policy, values, editor, secrets.masker, capture.no_source, with_locals)
     try:
         exception = builder.view(capture.top)
         exception = _Once(builder.frame_of).view(exception)
@@ -115,11 +115,14 @@ class _Builder:
         values: Values,
         editor: Editor | None,
         masker: Masker,
+        no_source: dict[str, str],
         with_locals: bool = True,
     ) -> None:
         self.policy = policy
         self.with_locals = with_locals
         self.values = values
+        self.no_source = no_source
+        """Files whose source is not read, with the reason (the capture's)."""
         self.editor = editor
         self.mask = masker.text
         self.finds = masker.finds
@@ -273,6 +276,7 @@ class _Builder:
             repeat_run=step.run,
             repeated=step.repeated,
             editor_url=texts[4] or None,
+            no_source=self.no_source.get(summary.filename),
             left_out_before=step.left_out_before,
             cut=cut,
             variables_left_out=left_out,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import os
 import sys
@@ -244,3 +245,102 @@ def test_a_template_failure_is_logged_without_the_applications_exception(
     assert "UndefinedError" in text
     assert "hunter2" not in text
     assert sys.exc_info() == (None, None, None)
+
+
+# Source that is no file to read ---------------------------------------------------------
+
+VIEW_SOURCE = "def view(environ, start_response):\n    raise ValueError('the view failed')\n"
+
+
+def view_in(filename: str) -> Callable[..., Any]:
+    """A view whose code names ``filename`` as its source file, as generated code may."""
+    module = compile(VIEW_SOURCE, "view.py", "exec")
+    consts = tuple(
+        c.replace(co_filename=filename) if hasattr(c, "co_filename") else c
+        for c in module.co_consts
+    )
+    namespace: dict[str, Any] = {}
+    exec(module.replace(co_filename=filename, co_consts=consts), namespace)
+    view: Callable[..., Any] = namespace["view"]
+    return view
+
+
+def unreadable(kind: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """A file name of the given kind, and the reason the page gives for it."""
+    if kind == "fifo":  # opening it blocks until a writer comes: none does
+        os.mkfifo(folder / "view.py")
+        return str(folder / "view.py"), "it is a FIFO"
+    if kind == "fifo on sys.path":  # a relative name: linecache looks along sys.path
+        os.mkfifo(folder / "generated_view.py")
+        monkeypatch.syspath_prepend(str(folder))
+        return "generated_view.py", "it is a FIFO"
+    if kind == "/dev/zero":  # read without end
+        return "/dev/zero", "it is a character device"
+    if kind == "folder":
+        return str(folder), "it is a folder"
+    if kind == "huge":  # 100 MB (sparse: nothing is written)
+        with open(folder / "huge.py", "wb") as huge:
+            huge.truncate(100 * 2**20)
+        return str(folder / "huge.py"), "too large to read (104,857,600 bytes"
+    assert kind == "nul in the name"  # os.stat raises ValueError, which linecache let out
+    return "view\0.py", "it holds a NUL character"
+
+
+UNREADABLE = ["fifo", "fifo on sys.path", "/dev/zero", "folder", "huge", "nul in the name"]
+
+
+@pytest.mark.parametrize("accept", ACCEPTS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kind", UNREADABLE)
+def test_source_is_read_only_from_regular_files_of_bounded_size(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lines: Callable[[], Lines],
+    kind: str,
+    mode: str,
+    accept: str,
+) -> None:
+    """Every mode reads source (``off`` for the log record's traceback): a FIFO hung
+    each of them, ``/dev/zero`` filled memory. The page says why there is no source."""
+    filename, reason = unreadable(kind, tmp_path, monkeypatch)
+    log = lines()
+    pages = ErrorPages(view_in(filename), mode=mode)
+    body = assert_page(wsgi_get(pages, accept), MODES[mode], log)
+    if mode != "off":
+        assert "ValueError: the view failed" in body
+        if accept == "text/html":
+            assert "No source code is available for this frame: the file " in body
+            assert reason in body
+        if accept == "application/json":
+            frame = json.loads(body)["exception"]["frames"][-1]
+            assert reason in frame["no_source"]
+            assert frame["source"] == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero"])
+def test_an_asgi_failure_on_unreadable_source_gets_its_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: Callable[[], Lines], kind: str
+) -> None:
+    filename, reason = unreadable(kind, tmp_path, monkeypatch)
+    view = view_in(filename)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        view({}, None)
+
+    log = lines()
+    body = assert_page(asgi_get(ASGIErrorPages(app, mode="on")), 500, log)
+    assert reason in body
+
+
+def test_a_fifo_replaced_by_its_source_is_read_at_the_next_failure(
+    tmp_path: Path, lines: Callable[[], Lines]
+) -> None:
+    fifo = tmp_path / "view.py"
+    os.mkfifo(fifo)
+    pages = ErrorPages(view_in(str(fifo)), mode="on")
+    log = lines()
+    assert "it is a FIFO" in assert_page(wsgi_get(pages), 500, log)
+    fifo.unlink()
+    fifo.write_text(VIEW_SOURCE)
+    body = wsgi_get(pages, "text/plain").body.decode()
+    assert "raise ValueError('the view failed')" in body
