@@ -146,7 +146,8 @@ def failed_at(record: logging.LogRecord) -> str | None:
     if isinstance(exc, jinja2.TemplateSyntaxError) and exc.lineno:
         return f"{_shown(exc.filename or exc.name or '?')}:{exc.lineno}"
     found = None
-    for frame, line in traceback.walk_tb(exc.__traceback__):
+    tb = record.exc_info[2] if record.exc_info else None  # the error's own is dropped
+    for frame, line in traceback.walk_tb(tb):
         if frame.f_code.co_filename.endswith(_TEMPLATE_SUFFIXES):
             found = f"{_shown(frame.f_code.co_filename)}:{line}"
     return found
