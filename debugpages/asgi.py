@@ -20,13 +20,13 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from .config import Folder, application
 from .editor import Editor
 from .frameworks import dotted
 from .policy import Policy
-from .respond import Engine, is_passthrough
+from .respond import Engine, is_passthrough, passthrough_response
 from .switch import ConfigurationError, Mode
 
 Scope = MutableMapping[str, Any]
@@ -114,8 +114,9 @@ class ASGIErrorPages:
             if started:
                 self.engine.log_late(exc, environ, _TOO_LATE)
                 raise
-            if is_passthrough(exc):
-                await _send_own_response(exc, environ, send)
+            response = passthrough_response(exc, environ) if is_passthrough(exc) else None
+            if response is not None:
+                await _send_response(response, environ, send)
                 return
             # Rendering is CPU-bound and short: done here, on the loop, with no thread hop.
             reply = self.engine.reply(exc, environ, view=dotted(scope.get("endpoint")))
@@ -181,10 +182,8 @@ def _wsgi_str(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("latin-1")
 
 
-async def _send_own_response(exc: Exception, environ: dict[str, Any], send: Send) -> None:
-    """A werkzeug ``HTTPException`` that carries its response (a redirect): send that."""
-    assert isinstance(exc, HTTPException)
-    response = exc.get_response(environ)
+async def _send_response(response: Response, environ: dict[str, Any], send: Send) -> None:
+    """The response a werkzeug ``HTTPException`` carries or makes (a redirect): send that."""
     headers = [
         (k.lower().encode("latin-1"), v.encode("latin-1"))
         for k, v in response.get_wsgi_headers(environ).to_wsgi_list()

@@ -161,34 +161,50 @@ def outcome(exc: SERVER_RETURN) -> Outcome:
     pair = value if isinstance(value, tuple) else (value, None)
     if len(pair) != 2:
         return _mistake(exc, _SHAPE)
-    result, status = pair
-    if not isinstance(result, int) or isinstance(result, bool):
+    result, status = _as_int(pair[0]), pair[1]
+    if result is None:
         return _mistake(exc, _SHAPE)
     if isinstance(status, str):
-        code = int(result) if 200 <= result <= 599 else "status"
-        return _mistake(exc, _REASON_PHRASE.format(code=code, text=status))
-    if status is None or status == 0:  # mod_python: ``if status: req.status = status``
+        code = result if 200 <= result <= 599 else "status"
+        text = str.__str__(status)  # a plain str: its repr is str's own
+        return _mistake(exc, _REASON_PHRASE.format(code=code, text=text))
+    if status is None or _as_int(status) == 0:  # mod_python: ``if status: req.status = status``
         status = 200
     elif not _is_status(status):
         return _mistake(exc, _NOT_A_STATUS.format(value=_shown(status)))
     if result == DECLINED:
         return Outcome(404, exc.description)
     if result in (OK, DONE):
-        return Outcome(int(status), exc.description)
+        return Outcome(int.__int__(status), exc.description)
     if not _is_status(result):
         return _mistake(exc, _NOT_A_STATUS.format(value=_shown(result)))
-    return Outcome(int(result), exc.description)
+    return Outcome(result, exc.description)
+
+
+def _as_int(value: object) -> int | None:
+    """``value`` as a plain int when it is one (an int subclass's overrides never run)."""
+    if isinstance(value, bool) or not issubclass(type(value), int):
+        return None
+    return int.__int__(value)  # type: ignore[arg-type]
 
 
 def _is_status(value: object) -> TypeGuard[int]:
     """A status a response can end with: 1xx are interim, never final."""
-    return isinstance(value, int) and not isinstance(value, bool) and 200 <= value <= 599
+    code = _as_int(value)
+    return code is not None and 200 <= code <= 599
 
 
 def _shown(value: object) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and value in _RESULTS:
-        return _RESULTS[value]
-    text = repr(value)
+    code = _as_int(value)
+    if code is not None:
+        return _RESULTS.get(code, str(code) if abs(code) < 10**76 else "an int of over 76 digits")
+    try:
+        text = repr(value)
+        if not isinstance(text, str):
+            raise TypeError("__repr__ returned a non-string")
+    except Exception:
+        text = f"<{type(value).__qualname__} object>"
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -18,10 +18,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeGuard
 
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wrappers import Response
 
 from . import config, frameworks
 from .access import ALLOW_VAR, client_allowed, resolve_allow
@@ -29,6 +30,17 @@ from .capture import Capture, capture
 from .choose import HTML, TEXT, Format, choose_format, template_names
 from .editor import Editor
 from .frameworks import recorded_view
+from .httperror import (
+    as_int,
+    error_text,
+    own_headers,
+    own_response,
+    read_http_error,
+    sendable_headers,
+    shown,
+    status_code,
+    text_of,
+)
 from .logs import (
     handler_failed,
     handling,
@@ -40,7 +52,7 @@ from .logs import (
 )
 from .logsetup import follow_server_level
 from .mask import NO_MASKER
-from .mod_python import SERVER_RETURN, outcome
+from .mod_python import SERVER_RETURN, Outcome, outcome
 from .model import ErrorReport, Page
 from .policy import Policy, one_line, safe_text, sensitive_from_environment
 from .render import Renderer, minimal_page
@@ -129,11 +141,36 @@ def status_line(code: int) -> str:
     return f"{code} {reason(code) or 'Unknown Status'}"
 
 
-def is_passthrough(exc: Exception) -> bool:
-    """An ``HTTPException`` that carries its own response (redirects, ``abort(response)``)."""
-    return isinstance(exc, HTTPException) and (
-        exc.response is not None or exc.code is None or exc.code < 400
-    )
+def is_passthrough(exc: Exception) -> TypeGuard[HTTPException]:
+    """An ``HTTPException`` that carries its own response (``abort(response)``), or a
+    redirect (a 3xx code)."""
+    if not isinstance(exc, HTTPException):
+        return False
+    code = status_code(exc)
+    return own_response(exc) is not None or (code is not None and 300 <= code <= 399)
+
+
+def passthrough_response(exc: HTTPException, environ: Mapping[str, Any]) -> Response | None:
+    """The response a passthrough exception sends; ``None`` when it cannot be made (logged
+    at WARNING): the adapter then sends the exception's page, a 500."""
+    try:
+        response = exc.get_response(dict(environ))
+        if not isinstance(response, Response):
+            raise TypeError(f"get_response() returned {shown(response)}")
+        status = as_int(response.status_code)
+        if status is None or not 100 <= status <= 599:
+            raise ValueError(f"its status is {shown(response.status_code)}")
+        dropped: list[str] = []
+        sendable_headers(response.get_wsgi_headers(dict(environ)).to_wsgi_list(), dropped)
+        if dropped:
+            raise ValueError("; ".join(dropped))
+    except Exception as error:
+        log.warning(
+            "debugpages: the response of %s could not be sent (%s): its page is sent instead",
+            one_line(type(exc).__qualname__), error_text(error),
+        )  # fmt: skip
+        return None
+    return response
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,17 +185,28 @@ class _Meaning:
     explanation: str | None = None
     """For the developer: shown outside ``off``, and logged."""
     title: str | None = None
+    dropped: tuple[str, ...] = ()
+    """What of the exception could not be sent (logged at WARNING)."""
 
 
 def _meaning(exc: Exception) -> _Meaning:
     if isinstance(exc, SERVER_RETURN):
-        wanted = outcome(exc)
+        try:
+            wanted = outcome(exc)
+        except Exception as error:
+            wanted = Outcome(500, mistake=f"SERVER_RETURN could not be read ({shown(error)}).")
         if wanted.mistake is not None:
             return _Meaning(500, True, explanation=wanted.mistake)
-        return _Meaning(wanted.status, True, wanted.description or _canonical(wanted.status))
-    if isinstance(exc, HTTPException) and exc.code is not None and 400 <= exc.code <= 599:
-        description = str(exc.description) if exc.description else None
-        return _Meaning(exc.code, True, description, title=_custom_name(exc))
+        dropped: list[str] = []
+        description = text_of(exc, "description", dropped)
+        described = description or _canonical(wanted.status)
+        return _Meaning(wanted.status, True, described, dropped=tuple(dropped))
+    if isinstance(exc, HTTPException):
+        read = read_http_error(exc)
+        description = read.description
+        if description is None and read.dropped:  # unreadable: the status's own sentence
+            description = _canonical(read.status)
+        return _Meaning(read.status, True, description, read.explanation, read.title, read.dropped)
     return _Meaning(500)
 
 
@@ -166,16 +214,6 @@ def _canonical(code: int) -> str | None:
     """The sentence werkzeug's page for ``code`` says, as Apache's canned pages did."""
     known = default_exceptions.get(code)
     return str(known.description) if known is not None and known.description else None
-
-
-def _custom_name(exc: HTTPException) -> str | None:
-    """The ``name`` a subclass gave itself; werkzeug's own names follow its table."""
-    if type(exc).name is HTTPException.name:
-        return None
-    try:
-        return str(exc.name)
-    except Exception:
-        return None
 
 
 def prepare(mode: Mode) -> None:
@@ -318,9 +356,15 @@ class Engine:
                 masker = failure.secrets.masker if failure is not None else NO_MASKER
                 text = failure.text if failure is not None else None
                 report_log(exc, environ, reference, mode, code, note, text=text, masker=masker)
-                own = []
+                own: list[tuple[str, str]] = []
+                dropped = list(meaning.dropped)
                 if meaning.http_error and isinstance(exc, HTTPException):
-                    own = _own_headers(exc, environ)
+                    own = own_headers(exc, environ, dropped)
+                if dropped:
+                    log.warning(
+                        "debugpages: %s was sent without what could not be used (reference %s): %s",
+                        one_line(type(exc).__qualname__), reference, "; ".join(dropped),
+                    )  # fmt: skip
                 return self._send(page, environ, own)
         finally:
             if failure is not None:
@@ -494,15 +538,6 @@ class Engine:
 def _over(body: str, limit: int) -> bool:
     """Whether ``body`` takes more than ``limit`` bytes in UTF-8 (encoded only if it may)."""
     return len(body) * 4 > limit and len(body.encode("utf-8", "replace")) > limit
-
-
-def _own_headers(exc: HTTPException, environ: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The headers an ``HTTPException`` adds (``Allow``, ``Retry-After``...), but its type."""
-    try:
-        headers = exc.get_headers(dict(environ))
-    except Exception:
-        return []
-    return [(k, v) for k, v in headers if k.lower() != "content-type"]
 
 
 def _hardening(nonce: str) -> list[tuple[str, str]]:

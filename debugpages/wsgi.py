@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .config import Folder, application, flag
 from .editor import Editor
 from .policy import Policy
-from .respond import Engine, is_passthrough
+from .respond import Engine, is_passthrough, passthrough_response
 from .switch import DebugFlag, Mode
 
 if TYPE_CHECKING:
@@ -230,7 +230,9 @@ class ErrorPages:
             self.engine.log_late(exc, environ, _TOO_LATE)
             raise exc
         if is_passthrough(exc):
-            return exc.get_response(environ)(environ, start_response)  # type: ignore[attr-defined, no-any-return]
+            response = passthrough_response(exc, environ)
+            if response is not None:
+                return response(environ, start_response)
         reply = self.engine.reply(exc, environ)
         try:
             if progress.headers:

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from .clients import Lines
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("DEBUGPAGES_ARTIFACTS", ROOT / "artifacts"))
 
@@ -106,3 +108,22 @@ def _empty_memos() -> None:
     """Each test starts with every memo empty: the order of tests cannot hide a stale one."""
     for memo in memos():
         memo.cache_clear()
+
+
+@pytest.fixture
+def lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], Lines]]:
+    """The debugpages records as text, from when it is called, in the test's body: pytest's
+    own capture joins a logger that stops propagating before the test's call starts, and
+    it keeps every record it sees (and so the failure, in ``exc_info``)."""
+    logger = logging.getLogger("debugpages")
+    handler, level = Lines(), logger.level
+
+    def watch() -> Lines:
+        monkeypatch.setattr(logger, "propagate", False)
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+        return handler
+
+    yield watch
+    logger.removeHandler(handler)
+    logger.setLevel(level)

@@ -8,16 +8,13 @@ logged once.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import json
 import logging
 import os
 import sys
-import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,112 +22,9 @@ import pytest
 
 from debugpages import ASGIErrorPages, ErrorPages
 
-MODES = {"off": 500, "on": 500, "legacy-200": 200}
-ACCEPTS = ["text/html", "text/plain", "application/json"]
+from .clients import ACCEPTS, MODES, Got, Lines, asgi_get, assert_page, wsgi_get
+
 Environ = dict[str, Any]
-
-
-class Lines(logging.Handler):
-    """The debugpages records as text: a kept record's ``exc_info`` would keep the failure
-    alive, which the retention tests must see freed."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[tuple[int, str, str]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        reference = str(getattr(record, "reference", "-"))
-        self.lines.append((record.levelno, record.getMessage(), reference))
-
-    def failures(self, reference: str) -> list[str]:
-        """The records of the failure itself (not debugpages' notes on its own troubles)."""
-        return [
-            message
-            for _, message, ref in self.lines
-            if ref == reference and not message.startswith("debugpages:")
-        ]
-
-    def warnings(self) -> list[str]:
-        return [message for level, message, _ in self.lines if level == logging.WARNING]
-
-
-@pytest.fixture
-def lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], Lines]]:
-    """Call it in the test's body: pytest's own capture joins a logger that stops
-    propagating before the test's call starts, and it keeps every record it sees."""
-    logger = logging.getLogger("debugpages")
-    handler = Lines()
-
-    def watch() -> Lines:
-        monkeypatch.setattr(logger, "propagate", False)
-        monkeypatch.setattr(logger, "level", logging.DEBUG)
-        logger.addHandler(handler)
-        return handler
-
-    yield watch
-    logger.removeHandler(handler)
-
-
-@dataclass
-class Got:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-    seconds: float
-
-
-def wsgi_get(app: Callable[..., Iterable[bytes]], accept: str = "text/html") -> Got:
-    """One request through a WSGI app, as a server makes it (no test client in between)."""
-    environ: Environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": "/orders/7",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-        "HTTP_ACCEPT": accept,
-        "wsgi.url_scheme": "http",
-    }
-    started: list[tuple[str, list[tuple[str, str]]]] = []
-    begin = time.perf_counter()
-    body = b"".join(app(environ, lambda status, headers, *exc: started.append((status, headers))))
-    seconds = time.perf_counter() - begin
-    status, headers = started[-1]
-    return Got(int(status.split()[0]), headers, body, seconds)
-
-
-def asgi_get(app: Callable[..., Any], accept: str = "text/html") -> Got:
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http", "method": "GET", "path": "/orders/7", "query_string": b"",
-        "headers": [(b"host", b"localhost"), (b"accept", accept.encode())],
-    }  # fmt: skip
-    begin = time.perf_counter()
-    asyncio.run(app(scope, receive, send))
-    seconds = time.perf_counter() - begin
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in sent[0]["headers"]]
-    return Got(sent[0]["status"], headers, b"".join(m.get("body", b"") for m in sent), seconds)
-
-
-def assert_page(got: Got, status: int, lines: Lines) -> str:
-    """The client's page: the status, under 1 MB, quickly, with the reference of the one
-    record of the failure. Returns the body."""
-    assert got.status == status
-    assert len(got.body) < 1_000_000
-    assert got.seconds < 1.0
-    references = {ref for _, _, ref in lines.lines if ref != "-"}
-    assert len(references) == 1, lines.lines
-    reference = references.pop()
-    assert reference.encode() in got.body
-    assert len(lines.failures(reference)) == 1, lines.lines
-    return got.body.decode("utf-8")
-
 
 # A user's template that fails ------------------------------------------------------------
 

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from werkzeug import exceptions as wz
 from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.http import is_hop_by_hop_header
 from werkzeug.test import Client
 
-from debugpages import ErrorPages
+from debugpages import ASGIErrorPages, ErrorPages
+from debugpages.httperror import as_int
+from debugpages.mod_python import SERVER_RETURN
 
 from . import apps
+from .clients import ACCEPTS, MODES, Got, Lines, asgi_get, assert_page, wsgi_get
 from .conftest import eventually, fetch
 
 HTML = {"Accept": "text/html"}
@@ -27,7 +34,6 @@ FORMATS = {
     "json": (JSON, "application/problem+json"),
     "text": (TEXT, "text/plain; charset=utf-8"),
 }
-MODES = ["off", "on", "legacy-200"]
 MESSAGE = 'You must supply a <b>foo</b> & "bar"'
 ESCAPED = "You must supply a &lt;b&gt;foo&lt;/b&gt; &amp; &#34;bar&#34;"
 
@@ -387,3 +393,260 @@ def test_the_held_body_is_closed(serve: Callable[..., str]) -> None:
     fetched = fetch(serve(ErrorPages(app, fill_empty_errors=True)), "/")
     assert fetched.status == 410
     assert eventually(lambda: body.closed)
+
+
+# Hostile attribute values ---------------------------------------------------------------
+
+
+class LazyText:
+    """A lazy translation string whose catalogue is gone: ``str()`` raises."""
+
+    def __str__(self) -> str:
+        raise LookupError("no catalogue for this language")
+
+
+class NoRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("repr is broken")
+
+
+class TwistedInt(int):
+    """An int whose comparisons and hash raise: only its value may be used."""
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("no comparing")
+
+    def __hash__(self) -> int:
+        raise RuntimeError("no hashing")
+
+    def __int__(self) -> int:
+        raise RuntimeError("no converting")
+
+
+def odd_error(**attributes: Any) -> wz.HTTPException:
+    kind = type("OddError", (wz.HTTPException,), attributes)
+    return kind()  # type: ignore[no-any-return]
+
+
+ODD_CODES: dict[str, object] = {
+    "str": "404", "float": 404.0, "bool": True, "negative": -1, "huge": 10**100,
+    "over 4300 digits": 10**5000, "None": None, "interim": 100, "success": 200,
+    "beyond 599": 600, "unreadable": property(lambda self: 1 / 0),
+}  # fmt: skip
+
+
+def adapters(exc: Exception, mode: str) -> dict[str, Callable[[str], Got]]:
+    """The same exception raised under the WSGI and the ASGI adapter."""
+
+    def wsgi_app(environ: apps.Environ, start_response: apps.StartResponse) -> list[bytes]:
+        raise exc
+
+    async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
+        raise exc
+
+    wsgi, asgi = ErrorPages(wsgi_app, mode=mode), ASGIErrorPages(asgi_app, mode=mode)
+    return {
+        "wsgi": lambda accept: wsgi_get(wsgi, accept),
+        "asgi": lambda accept: asgi_get(asgi, accept),
+    }
+
+
+@pytest.mark.parametrize("adapter", ["wsgi", "asgi"])
+@pytest.mark.parametrize("accept", ACCEPTS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("code", ODD_CODES)
+def test_a_code_that_is_no_error_status_is_sent_as_a_500_that_says_why(
+    lines: Callable[[], Lines], code: str, mode: str, accept: str, adapter: str
+) -> None:
+    """``"404"`` raised TypeError out of the middleware, ``404.0`` sent ``404.0 Not Found``,
+    ``True`` sent ``1 UNKNOWN``, ``None`` a 200: each is a 500 now, and the WARNING and the
+    page (outside ``off``) say which code could not be sent."""
+    log = lines()
+    got = adapters(odd_error(code=ODD_CODES[code]), mode)[adapter](accept)
+    body = assert_page(got, 500, log)  # an HTTP error keeps its status in legacy-200 too
+    assert got.status_line in ("500 Internal Server Error", "500")
+    (warning,) = log.warnings()
+    assert "OddError.code is " in warning
+    if mode != "off":
+        assert "OddError.code is " in body
+    else:
+        assert "OddError" not in body
+
+
+@pytest.mark.parametrize("attribute", ["description", "name"])
+@pytest.mark.parametrize("mode", MODES)
+def test_a_description_or_name_whose_str_raises_gives_the_canonical_text(
+    lines: Callable[[], Lines], attribute: str, mode: str
+) -> None:
+    """A lazy translation string whose ``str()`` raises escaped the middleware; the page
+    keeps the status and says the status's own sentence instead."""
+    log = lines()
+    exc = odd_error(code=404, **{attribute: LazyText()})
+    for adapter, get in adapters(exc, mode).items():
+        for accept in ACCEPTS:
+            log.lines.clear()
+            got = get(accept)
+            body = assert_page(got, 404, log)
+            assert "Not Found" in body, (adapter, accept)
+            (warning,) = log.warnings()
+            assert f"its {attribute} (LookupError" in warning
+
+
+@pytest.mark.parametrize("adapter", ["wsgi", "asgi"])
+def test_headers_a_server_cannot_send_are_dropped_and_said(
+    lines: Callable[[], Lines], adapter: str
+) -> None:
+    """CR/LF in an ``HTTPException``'s own headers reached ``start_response`` (a forged
+    header, or a server's own error); so did text beyond latin-1, names that are no
+    header names, and hop-by-hop headers, which PEP 3333 forbids."""
+    pairs = [
+        ("X-Forged", "a\r\nSet-Cookie: session=stolen"),
+        ("X-Wide", "caf\u00e9 \u20ac"),
+        ("Bad Name", "value"),
+        ("Connection", "close"),
+        ("Transfer-Encoding", "chunked"),
+        ("Content-Length", "0"),
+        ("X-Nul", "a\x00b"),
+        (b"X-Bytes", "value"),
+        ("Retry-After", "30"),
+        ("X-Latin-1", "caf\u00e9"),
+    ]
+
+    def headers(self: wz.HTTPException, *args: Any) -> list[Any]:
+        return pairs
+
+    log = lines()
+    got = adapters(odd_error(code=503, get_headers=headers), "on")[adapter]("text/html")
+    assert_page(got, 503, log)
+    assert got.header("Retry-After") == "30"
+    assert got.header("X-Latin-1") == "caf\u00e9"
+    for name in ("X-Forged", "X-Wide", "Bad Name", "Connection", "Transfer-Encoding", "X-Nul"):
+        assert got.header(name) is None
+    assert got.header("Set-Cookie") is None
+    assert got.header("Content-Length") == str(len(got.body))
+    (warning,) = log.warnings()
+    for said in ("X-Forged", "X-Wide", "'Bad Name'", "Connection", "X-Nul", "b'X-Bytes'"):
+        assert said in warning
+    assert "Content-Length" not in warning  # the page's own: replaced, not dropped
+
+
+def test_headers_that_cannot_be_read_leave_the_page_and_its_status(
+    lines: Callable[[], Lines],
+) -> None:
+    def headers(self: wz.HTTPException, *args: Any) -> list[Any]:
+        raise RuntimeError("no headers today")
+
+    log = lines()
+    assert_page(
+        wsgi_get(ErrorPages(raising_in_checkout(odd_error(code=429, get_headers=headers)))),
+        429,
+        log,
+    )
+    assert "its headers (RuntimeError" in log.warnings()[0]
+
+
+SERVER_RETURNS: dict[str, SERVER_RETURN] = {
+    "a value whose repr raises": SERVER_RETURN(NoRepr()),
+    "a pair with one": SERVER_RETURN((0, NoRepr())),
+    "an int whose methods raise": SERVER_RETURN(TwistedInt(404)),
+    "a status whose methods raise": SERVER_RETURN((0, TwistedInt(404))),
+    "an int of 5,000 digits": SERVER_RETURN(10**5000),
+    "a str subclass": SERVER_RETURN(
+        (400, type("Text", (str,), {"__repr__": NoRepr.__repr__})("x"))
+    ),
+    "nothing": SERVER_RETURN(),
+    "three values": SERVER_RETURN(1, 2, 3),
+    "a description whose str raises": SERVER_RETURN(404, description=LazyText()),  # type: ignore[arg-type]
+}
+SERVER_RETURN_STATUS = {"an int whose methods raise": 404, "a status whose methods raise": 404}
+SERVER_RETURN_STATUS["a description whose str raises"] = 404
+
+
+@pytest.mark.parametrize("accept", ACCEPTS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("value", SERVER_RETURNS)
+def test_server_return_with_any_argument_gets_a_valid_status_line_and_a_page(
+    lines: Callable[[], Lines], value: str, mode: str, accept: str
+) -> None:
+    """``SERVER_RETURN(obj)`` whose ``repr()`` raises gave no page in any mode."""
+    log = lines()
+    exc = SERVER_RETURNS[value]
+    for get in adapters(exc, mode).values():
+        log.lines.clear()
+        assert_page(get(accept), SERVER_RETURN_STATUS.get(value, 500), log)
+
+
+class Raising:
+    """An attribute value whose ``str()`` raises what it was given."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def __str__(self) -> str:
+        raise self.error
+
+    def __repr__(self) -> str:
+        raise self.error
+
+
+CODES = st.one_of(
+    st.integers(100, 999), st.integers(), st.floats(), st.text(max_size=6), st.booleans(),
+    st.none(), st.sampled_from(list(HTTPStatus)), st.builds(TwistedInt, st.integers(400, 599)),
+)  # fmt: skip
+TEXTS = st.one_of(
+    st.none(), st.text(), st.integers(), st.builds(Raising, st.sampled_from([
+        LookupError("no catalogue"), RecursionError(), MemoryError(), UnicodeError("bad"),
+    ])),
+)  # fmt: skip
+HEADER_TEXT = st.text(alphabet=st.characters(max_codepoint=0x2FF), max_size=12)
+HEADERS = st.lists(
+    st.one_of(st.tuples(HEADER_TEXT, HEADER_TEXT), st.tuples(st.binary(max_size=4), HEADER_TEXT)),
+    max_size=5,
+)
+SENDABLE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+SENDABLE_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(code=CODES, description=TEXTS, name=TEXTS, pairs=HEADERS, mode=st.sampled_from(list(MODES)))
+def test_any_http_error_gets_a_valid_status_line_and_a_page(
+    code: object, description: object, name: object, pairs: list[Any], mode: str
+) -> None:
+    """Whatever an HTTPException's attributes hold: a status line PEP 3333 accepts (the
+    validator checks it, and every header), the error's own status when it is one from
+    400 to 599, else a 500 (a redirect may pass through), a page, and every header that
+    can be sent; what was dropped is said at WARNING."""
+
+    def headers(self: wz.HTTPException, *args: Any) -> list[Any]:
+        return pairs
+
+    exc = odd_error(code=code, description=description, name=name, get_headers=headers)
+    logger = logging.getLogger("debugpages")
+    log, propagate, level = Lines(), logger.propagate, logger.level
+    logger.addHandler(log)
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    try:
+        pages = ErrorPages(raising_in_checkout(exc), mode=mode)
+        log.lines.clear()
+        got = wsgi_get(pages, "text/html")
+    finally:
+        logger.removeHandler(log)
+        logger.propagate = propagate
+        logger.setLevel(level)
+    wanted = as_int(code)
+    if wanted is not None and 300 <= wanted <= 399:  # a redirect: its own response, or a 500
+        assert got.status in (wanted, 500)
+        return
+    status = wanted if wanted is not None and 400 <= wanted <= 599 else 500
+    assert_page(got, status, log)
+    sendable = [
+        (k, v) for k, v in pairs
+        if isinstance(k, str) and SENDABLE_NAME.fullmatch(k) and SENDABLE_VALUE.fullmatch(v)
+        and k.lower() not in ("content-type", "content-length", "status")
+        and not is_hop_by_hop_header(k)
+    ]  # fmt: skip
+    for pair in sendable:
+        assert pair in got.headers
+    if len(sendable) < len(pairs) and any(k.lower() != "content-type" for k, _ in pairs):
+        assert log.warnings()
