@@ -21,10 +21,11 @@ from werkzeug.wrappers import Response
 
 from .policy import one_line
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-"""A header name (RFC 9110 5.1)."""
-_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
-"""A header value that any server can send: visible latin-1 text, blanks and tabs."""
+_TOKEN = re.compile(r"[A-Za-z]([A-Za-z0-9_-]*[A-Za-z0-9])?")
+"""A header name as PEP 3333's checker (``wsgiref.validate``) takes it: the RFC's
+token characters that every server and proxy passes on."""
+_FIELD_VALUE = re.compile(r"[\x20-\x7e\x80-\xff]*")
+"""A header value that any server can send: latin-1 text without control characters."""
 _OURS = {"content-type", "content-length", "status"}
 """Set by the page itself (``Status`` is the CGI name of the status line)."""
 
