@@ -28,8 +28,8 @@ from typing import Any
 from .memo import Memo
 from .places import is_library, is_sourceless
 from .policy import Policy
-from .suggestions import suggestion
 from .sources import refusal
+from .suggestions import suggestion
 
 HIDE = "__traceback_hide__"
 """Paste's and werkzeug's name for a local or global that hides frames."""
