@@ -27,6 +27,7 @@ from .editor import Editor
 from .frameworks import dotted
 from .policy import Policy
 from .respond import Engine, is_passthrough, passthrough_response
+from .stack import HEADROOM
 from .switch import ConfigurationError, Mode
 
 Scope = MutableMapping[str, Any]
@@ -110,16 +111,19 @@ class ASGIErrorPages:
         try:
             await self.app(scope, receive, tracked)
         except Exception as exc:
-            environ = scope_environ(scope)
-            if started:
-                self.engine.log_late(exc, environ, _TOO_LATE)
-                raise
-            response = passthrough_response(exc, environ) if is_passthrough(exc) else None
+            with HEADROOM:  # the failure may be near the recursion limit: the page needs room
+                environ = scope_environ(scope)
+                if started:
+                    self.engine.log_late(exc, environ, _TOO_LATE)
+                    raise
+                response = passthrough_response(exc, environ) if is_passthrough(exc) else None
+                # Rendering is CPU-bound and short: done here, on the loop, with no thread hop.
+                view = dotted(scope.get("endpoint"))
+                reply = self.engine.reply(exc, environ, view=view) if response is None else None
             if response is not None:
                 await _send_response(response, environ, send)
                 return
-            # Rendering is CPU-bound and short: done here, on the loop, with no thread hop.
-            reply = self.engine.reply(exc, environ, view=dotted(scope.get("endpoint")))
+            assert reply is not None
             headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
             await send({"type": "http.response.start", "status": reply.status, "headers": headers})
             await send({"type": "http.response.body", "body": reply.body})

@@ -31,6 +31,7 @@ from django.http.multipartparser import MultiPartParserError
 from .config import flag, folders
 from .frameworks import django_view
 from .respond import Engine, announce
+from .stack import HEADROOM
 from .switch import ACCEPTED, ConfigurationError, DebugFlag, Mode, parse_mode, resolve_mode
 
 log = logging.getLogger("debugpages")
@@ -58,7 +59,9 @@ class ErrorPagesMiddleware:
             return None
         signals.got_request_exception.send(sender=None, request=request)  # as Django does
         form = request.POST if "_post" in request.__dict__ else None  # parsed: the body is read
-        reply = self.engine.reply(exception, _environ(request), form, view=django_view(request))
+        with HEADROOM:  # the failure may be near the recursion limit: the page needs room
+            view = django_view(request)
+            reply = self.engine.reply(exception, _environ(request), form, view=view)
         response = HttpResponse(reply.body, status=reply.status)
         for name, value in reply.headers:
             response.headers[name] = value

@@ -22,6 +22,7 @@ from .editor import Editor
 from .frameworks import VIEW_KEY
 from .policy import Policy
 from .respond import is_passthrough
+from .stack import HEADROOM
 from .switch import ConfigurationError, DebugFlag, Mode, resolve_mode
 from .wsgi import ErrorPages
 
@@ -98,7 +99,8 @@ def init_app(
             catch_all = _catch_all(app)
             if catch_all is not None:  # the app's handler for ``Exception`` covers HTTP errors
                 return app.ensure_sync(catch_all)(exc)  # type: ignore[no-any-return]
-            reply = pages.engine.reply(exc, request.environ)
+            with HEADROOM:
+                reply = pages.engine.reply(exc, request.environ)
             response = Response(reply.body, status=reply.status_line)
             response.headers.clear()
             response.headers.extend(reply.headers)

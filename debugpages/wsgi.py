@@ -18,6 +18,7 @@ from .config import Folder, application, flag
 from .editor import Editor
 from .policy import Policy
 from .respond import Engine, is_passthrough, passthrough_response
+from .stack import HEADROOM
 from .switch import DebugFlag, Mode
 
 if TYPE_CHECKING:
@@ -147,7 +148,8 @@ class ErrorPages:
         try:
             body = self.app(environ, tracked)  # type: ignore[arg-type]
         except Exception as exc:
-            return self._fail(exc, environ, start_response, progress)
+            with HEADROOM:  # the failure may be near the recursion limit: the page needs room
+                return self._fail(exc, environ, start_response, progress)
         if held is not None and not held.forwarded:
             body = self._fill(body, environ, held)
         if type(body) is list or type(body) is tuple:
@@ -212,7 +214,9 @@ class ErrorPages:
                     progress.body = True
                 yield chunk
         except Exception as exc:
-            yield from self._fail(exc, environ, start_response, progress)
+            with HEADROOM:
+                page = self._fail(exc, environ, start_response, progress)
+            yield from page
         finally:
             close = getattr(body, "close", None)
             if close is not None:

@@ -13,8 +13,9 @@ import json
 import logging
 import os
 import sys
+import textwrap
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import pytest
 from debugpages import ASGIErrorPages, ErrorPages
 
 from .clients import ACCEPTS, MODES, Got, Lines, asgi_get, assert_page, wsgi_get
+from .processes import run
 
 Environ = dict[str, Any]
 
@@ -238,3 +240,197 @@ def test_a_fifo_replaced_by_its_source_is_read_at_the_next_failure(
     fifo.write_text(VIEW_SOURCE)
     body = wsgi_get(pages, "text/plain").body.decode()
     assert "raise ValueError('the view failed')" in body
+
+
+# Near the recursion limit ---------------------------------------------------------------
+
+
+def frames_left() -> int:
+    """How many more frames fit under the recursion limit from the caller's depth (found
+    by going there: Python 3.11 counts some C calls too, so frames cannot be counted)."""
+
+    def probe(n: int) -> int:
+        try:
+            return probe(n + 1)
+        except RecursionError:
+            return n
+
+    return probe(0)
+
+
+def dive(frames: int, then: Callable[[], Any]) -> Any:
+    return dive(frames - 1, then) if frames > 0 else then()
+
+
+def dispatching_deep(pages: Callable[..., Any], under: int) -> Callable[..., Any]:
+    """A WSGI app that recursed through its own dispatch (a router of routers) and calls
+    ``pages`` ``under`` frames under the recursion limit, as a real deep stack does."""
+
+    def dispatch(environ: Environ, start_response: Callable[..., Any]) -> Any:
+        return dive(frames_left() - under, lambda: pages(environ, start_response))
+
+    return dispatch
+
+
+def dispatching_deep_asgi(pages: Callable[..., Any], under: int) -> Callable[..., Any]:
+    async def dive_async(frames: int, scope: Any, receive: Any, send: Any) -> None:
+        if frames > 0:
+            return await dive_async(frames - 1, scope, receive, send)
+        await pages(scope, receive, send)
+
+    async def dispatch(scope: Any, receive: Any, send: Any) -> None:
+        await dive_async(frames_left() - under, scope, receive, send)
+
+    return dispatch
+
+
+def chained_failure() -> RuntimeError:
+    """A chained exception, made where there is room: the view only raises it."""
+    try:
+        try:
+            {}["missing"]
+        except KeyError as exc:
+            raise RuntimeError("the order could not be read") from exc
+    except RuntimeError as exc:
+        return exc
+    raise AssertionError("unreachable")
+
+
+def raising(exc: Exception) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """A WSGI view and an ASGI app that raise ``exc``: one frame, no call, near the limit."""
+
+    def failing_view(environ: Environ, start_response: Callable[..., Any]) -> list[bytes]:
+        raise exc
+
+    async def failing_asgi_view(scope: Any, receive: Any, send: Any) -> None:
+        raise exc
+
+    return failing_view, failing_asgi_view
+
+
+@pytest.fixture
+def span() -> Iterator[None]:
+    """A recording OpenTelemetry span, as an instrumented server has: the failure path
+    records the exception on it (OpenTelemetry's import once raised RecursionError here)."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    tracer = TracerProvider().get_tracer("tests")
+    with tracer.start_as_current_span("GET /orders/7"):
+        yield
+
+
+@pytest.mark.parametrize("under", [4, 10, 60])
+@pytest.mark.parametrize("accept", ACCEPTS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("adapter", ["wsgi", "asgi"])
+def test_a_failure_a_few_frames_under_the_recursion_limit_gets_its_page(
+    lines: Callable[[], Lines], span: None, adapter: str, mode: str, accept: str, under: int
+) -> None:
+    """The failure path takes a few dozen frames: there, each raised RecursionError, and
+    it escaped the middleware (the client got the server's bare 500). The limit is
+    raised while the page is made, and put back after (at the very edge, where Python
+    refuses to lower it, by the next failure)."""
+    limit = sys.getrecursionlimit()
+    view, asgi_view = raising(chained_failure())
+    log = lines()
+    if adapter == "wsgi":
+        app = dispatching_deep(ErrorPages(view, mode=mode), under)
+        got = wsgi_get(app, accept)
+    else:
+        asgi_app = dispatching_deep_asgi(ASGIErrorPages(asgi_view, mode=mode), under)
+        got = asgi_get(asgi_app, accept)
+    body = assert_page(got, MODES[mode], log)
+    log.lines.clear()
+    shallow = ErrorPages(raising(ValueError("shallow"))[0], mode=mode)
+    assert_page(wsgi_get(shallow, accept), MODES[mode], log)  # the limit is back, at worst now
+    assert sys.getrecursionlimit() == limit
+    if mode != "off":
+        assert "RuntimeError: the order could not be read" in body
+        assert "KeyError" in body
+        if accept != "text/plain":
+            assert "failing_view" in body or "failing_asgi_view" in body
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_view_that_recursed_to_the_limit_and_failed_there_gets_its_page(
+    lines: Callable[[], Lines], mode: str
+) -> None:
+    def fail() -> None:
+        raise ValueError("the basket is too deep")
+
+    def view(environ: Environ, start_response: Callable[..., Any]) -> list[bytes]:
+        dive(frames_left() - 5, fail)
+        return []
+
+    log = lines()
+    for accept in ACCEPTS:
+        log.lines.clear()
+        body = assert_page(wsgi_get(ErrorPages(view, mode=mode), accept), MODES[mode], log)
+        assert ("ValueError: the basket is too deep" in body) is (mode != "off")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_memory_error_gets_its_page(lines: Callable[[], Lines], mode: str) -> None:
+    def view(environ: Environ, start_response: Callable[..., Any]) -> list[bytes]:
+        blocks = [bytearray(2**20) for _ in range(8)]
+        raise MemoryError(f"{len(blocks)} blocks taken, no more to be had")
+
+    log = lines()
+    for accept in ACCEPTS:
+        log.lines.clear()
+        body = assert_page(wsgi_get(ErrorPages(view, mode=mode), accept), MODES[mode], log)
+        assert ("MemoryError" in body) is (mode != "off")
+
+
+# Out of memory, for real: the application fills what the process may have, and keeps it
+# (its frame holds the hoard) while debugpages makes the page.
+OUT_OF_MEMORY = textwrap.dedent(
+    """
+    import json, logging, resource, sys
+    from werkzeug.test import create_environ
+    from debugpages import ErrorPages
+
+    mode, accept = sys.argv[1], sys.argv[2]
+    logger = logging.getLogger("debugpages")
+    logger.propagate = False
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append([record.levelname, getattr(record, "reference", "-")])
+
+    logger.addHandler(Keep())
+
+    def view(environ, start_response):
+        hoard = []
+        try:
+            while True:
+                hoard.append(bytearray(2**20))
+        except MemoryError:
+            raise MemoryError(f"out of memory after {len(hoard)} MB") from None
+
+    pages = ErrorPages(view, mode=mode)
+    environ = create_environ("/orders/7", headers={"Accept": accept})
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    size = int(open("/proc/self/statm").read().split()[0]) * resource.getpagesize()
+    resource.setrlimit(resource.RLIMIT_AS, (size + 200 * 2**20, hard))
+    statuses = []
+    body = b"".join(pages(environ, lambda status, headers, *exc: statuses.append(status)))
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    print(json.dumps({"statuses": statuses, "body": body.decode(), "records": records}))
+    """
+)
+
+
+@pytest.mark.parametrize("accept", ACCEPTS)
+@pytest.mark.parametrize("mode", MODES)
+def test_a_process_out_of_memory_still_gets_its_page(mode: str, accept: str) -> None:
+    """The process may take no more memory (``RLIMIT_AS``) and the failed request holds
+    all it took: the page is still made, with the status and the reference logged."""
+    got = json.loads(run([sys.executable, "-c", OUT_OF_MEMORY, mode, accept]).splitlines()[-1])
+    assert [int(status.split()[0]) for status in got["statuses"]] == [MODES[mode]]
+    failures = [ref for level, ref in got["records"] if level == "ERROR"]
+    assert len(failures) == 1
+    assert failures[0] in got["body"]
+    assert len(got["body"]) < 1_000_000
+    assert ("out of memory after" in got["body"]) is (mode != "off")
