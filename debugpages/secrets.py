@@ -37,7 +37,7 @@ _MAX_NAMES = 1_000
 """Entries of one container whose names are read (the page shows ``max_items``)."""
 _LEAVES = frozenset({str, bytes, bytearray, int, float, bool, type(None)})
 _MAX_SECRET_CHARS = 64 * 1024
-"""Characters of secrets per failure, at most: the masking expression stays cheap."""
+"""Characters of secrets per failure, at most: masking every text stays cheap."""
 _LONGEST_SECRET = 4096
 """Longer secrets (a key file) are masked line by line."""
 _LEXER_TOKENS = frozenset({("django.template.base", "Token"), ("jinja2.lexer", "Token")})
