@@ -110,7 +110,10 @@ class Capture:
 
     def traceback(self) -> str:
         """The traceback as Python prints it, for the frames and limits of the capture."""
-        text = "".join(self.text.format(chain=True)).removesuffix("\n")
+        text = _chain_text(self.text)
+        if text is None:  # a group: CPython's own formatting, with its margins
+            text = "".join(self.text.format(chain=True))
+        text = text.removesuffix("\n")
         if self.chain_left_out:
             text = (
                 f"[... {self.chain_left_out:,} older chained exceptions not shown:"
@@ -417,6 +420,38 @@ _MAX_FRAME_TEXTS = 1024
 _FRAME_TEXTS: Memo[tuple[object, ...], Any] = Memo()
 """A frame's text by where it stopped and its line of source (nothing else goes in it):
 CPython parses the line for its carets, a third of an ``off`` failure that repeats."""
+
+
+_CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
+_CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+
+
+def _chain_text(top: traceback.TracebackException) -> str | None:
+    """``top.format(chain=True)`` for a chain without groups (``None`` for one with a
+    group), in the same order and words, without CPython's margin machinery, which
+    indents every line by nothing outside a group: half the cost of the text."""
+    chain: list[tuple[str | None, traceback.TracebackException]] = []
+    current: traceback.TracebackException | None = top
+    while current is not None:
+        if current.exceptions is not None:
+            return None
+        if current.__cause__ is not None:
+            link, following = _CAUSE, current.__cause__
+        elif current.__context__ is not None and not current.__suppress_context__:
+            link, following = _CONTEXT, current.__context__
+        else:
+            link, following = None, None
+        chain.append((link, current))
+        current = following
+    parts: list[str] = []
+    for link, te in reversed(chain):
+        if link is not None:
+            parts.append(link)
+        if te.stack:
+            parts.append("Traceback (most recent call last):\n")
+            parts += te.stack.format()
+        parts += te.format_exception_only()
+    return "".join(parts)
 
 
 def _entries(tb: TracebackType | None) -> list[TracebackType]:

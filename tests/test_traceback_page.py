@@ -841,6 +841,45 @@ def test_where_no_limit_applies_the_text_is_the_running_pythons_own(
     assert report.traceback == expected
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    links=st.lists(
+        st.sampled_from(["cause", "context", "from None", "unraised cause"]), max_size=5
+    ),
+    notes=st.lists(
+        st.text(st.characters(categories=("L", "N", "P", "S")), max_size=20), max_size=2
+    ),
+)
+def test_every_chain_is_told_as_the_running_python_tells_it(
+    links: list[str], notes: list[str]
+) -> None:
+    def fail(depth: int) -> None:
+        if depth == len(links):
+            error = ValueError(f"innermost {depth}")
+            for note in notes:
+                error.add_note(note)
+            raise error
+        try:
+            fail(depth + 1)
+        except ValueError as inner:
+            outer = ValueError(f"outer {depth}")
+            kind = links[depth]
+            if kind == "cause":
+                raise outer from inner
+            if kind == "from None":
+                raise outer from None
+            if kind == "unraised cause":
+                raise outer from KeyError("never raised: no traceback")
+            raise outer  # noqa: B904 - the implicit context is the point
+
+    try:
+        fail(0)
+    except ValueError as exc:
+        expected = "".join(traceback.format_exception(exc)).removesuffix("\n")
+        report = capture(exc, None, Policy())
+    assert report.traceback == expected
+
+
 def test_a_limit_holds_for_the_page_and_the_text_alike() -> None:
     def fail() -> None:
         raise ExceptionGroup("many", [ValueError(f"member {i}") for i in range(12)])
