@@ -97,6 +97,8 @@ class _Search:
         self.visits = 0
         self.unsearched = 0
         self.seen: set[tuple[int, bool]] = set()
+        self.cookies: dict[str, list[str]] = {}
+        """The values of each ``Cookie`` header met, by its text: parsed once."""
         self.held: list[object] = []  # keeps the ids in ``seen`` unique during the search
 
     def result(self) -> Secrets:
@@ -204,6 +206,9 @@ class _Search:
 
     def request(self, request: RequestFields) -> None:
         policy = self.policy
+        for name, value in request.headers:  # the header's cookies, as the request read them
+            if name == "Cookie":
+                self.cookies[value] = [cookie for _, cookie in request.cookies]
         for pairs in (request.query, request.form, request.headers, request.environ):
             for name, value in pairs:
                 if policy.is_sensitive(name):
@@ -218,10 +223,13 @@ class _Search:
         """A text under a secret name; a ``Cookie`` header's is kept value by value (so its
         cookies' names still show), or whole where a value is too short to mask."""
         if name.lower() in ("cookie", "http_cookie"):
-            try:
-                values = [value for _, value in parse_cookie(text).items(multi=True)]
-            except Exception:
-                values = []
+            values = self.cookies.get(text)
+            if values is None:
+                try:
+                    values = [value for _, value in parse_cookie(text).items(multi=True)]
+                except Exception:
+                    values = []
+                self.cookies[text] = values
             if values and all(len(value) >= self.policy.min_secret_chars for value in values):
                 for value in values:
                     self.add(value)
