@@ -676,13 +676,13 @@ def every_form(secret: str) -> set[str]:
     return found
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(secret=st.one_of(_PLAIN_TEXT, st.text(alphabet=st.characters(max_codepoint=127)), st.text()))
 def test_the_forms_of_a_secret_are_those_every_escaping_gives(secret: str) -> None:
     assert forms(secret) == every_form(secret)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     secrets=st.lists(_SECRET_TEXT, min_size=1, max_size=6),
     around=st.lists(st.text(alphabet="abc xyz=&'\"\\%+/", max_size=12), min_size=7, max_size=7),
@@ -702,6 +702,7 @@ def test_the_masker_leaves_no_form_of_any_secret_and_nothing_else_changed(
     assert Masker(f for f in every if f not in plain).text(plain) == plain
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(secret=st.text())
 def test_a_secret_is_url_encoded_as_urllib_encodes_it(secret: str) -> None:
     assert percent_encoded(secret) == (
