@@ -255,23 +255,29 @@ class _Walk:
         keys: list[Hashable] = [
             (s.summary.filename, s.summary.lineno, s.qualname) for s in steps
         ]  # never the code object: twin files compile to equal code
-        kept = _cap(collapse_repeats(keys), self.policy.max_frames)
-        gap = _gap(kept, len(steps))
-        with_context = len(kept) - self.policy.max_frames_with_context
-        for position, (index, run, repeated, before) in enumerate(kept):
-            step = steps[index]
-            step.run, step.repeated, step.left_out_before = run, repeated, before
-            step.context = self.policy.context_lines if position >= with_context else 0
-            captured.steps.append(step)
-        captured.without_locals = _give_locals(captured.steps, self.policy.max_frames_with_locals)
-        kept_indexes = {index for index, *_ in kept}
-        captured.others += [
-            (step.frame, step.running)
-            for index, step in enumerate(steps)
-            if index not in kept_indexes and step.frame is not None
-        ]
-        summaries = [step.summary for step in steps]
-        captured.text.stack = _TextStack.of(summaries, gap)
+        policy = self.policy
+        if len(set(keys)) == len(keys) and len(keys) <= policy.max_frames:
+            kept, gap = None, (0, 0)  # the common case: every frame, each once
+            captured.steps += steps
+        else:
+            kept = _cap(collapse_repeats(keys), policy.max_frames)
+            gap = _gap(kept, len(steps))
+            for index, run, repeated, before in kept:
+                step = steps[index]
+                step.run, step.repeated, step.left_out_before = run, repeated, before
+                captured.steps.append(step)
+        with_context = len(captured.steps) - policy.max_frames_with_context
+        for position, step in enumerate(captured.steps):
+            step.context = policy.context_lines if position >= with_context else 0
+        captured.without_locals = _give_locals(captured.steps, policy.max_frames_with_locals)
+        if kept is not None:
+            kept_indexes = {index for index, *_ in kept}
+            captured.others += [
+                (step.frame, step.running)
+                for index, step in enumerate(steps)
+                if index not in kept_indexes and step.frame is not None
+            ]
+        captured.text.stack = _TextStack.of([step.summary for step in steps], gap)
 
     def hides(self, entry: TracebackType) -> bool:
         """Paste's and werkzeug's ``__traceback_hide__``: a true local hides its frame (for
