@@ -15,11 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from werkzeug.serving import make_server
 
 from .clients import Lines
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# No test is timed: Hypothesis' per-example deadline (200 ms) and its too-slow health check
+# fail a test on a loaded machine (CI, or several suites at once) for what is only speed.
+settings.register_profile("debugpages", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("debugpages")
 ARTIFACTS = Path(os.environ.get("DEBUGPAGES_ARTIFACTS", ROOT / "artifacts"))
 
 
