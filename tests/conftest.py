@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -26,6 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # fail a test on a loaded machine (CI, or several suites at once) for what is only speed.
 settings.register_profile("debugpages", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("debugpages")
+
+# A shell that starts a command in the background without job control (``(make test &)``)
+# starts it with Ctrl-C ignored, and an ignored signal stays ignored in every child: the
+# servers the tests stop with Ctrl-C would never see it. A handler is not inherited; the
+# children get Ctrl-C's default back, as under a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 ARTIFACTS = Path(os.environ.get("DEBUGPAGES_ARTIFACTS", ROOT / "artifacts"))
 
 
