@@ -165,7 +165,7 @@ def appearances(secret: str) -> set[str]:
         secret.replace("\\", "\\\\").replace("'", "\\'"),  # inside a single-quoted repr
         json.dumps(secret)[1:-1],  # JSON text, non-ASCII escaped
         urllib.parse.quote(secret, safe=""),
-        urllib.parse.quote(secret, safe="").lower(),
+        re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), urllib.parse.quote(secret, safe="")),
         base64.b64encode(raw).decode(),
     }
     found |= {line.strip() for line in secret.splitlines() if len(line.strip()) >= 8}
