@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from .config import limits
 from .names import is_secret_name
@@ -34,6 +35,8 @@ MIN_ENVIRON_SECRET = 6
 
 _LONGEST_SECRET = 4096
 _MAX_VERDICTS = 4096
+_MAX_KEY_SETS = 16
+K = TypeVar("K")
 _MAX_SECRET_CHARS = 64 * 1024
 _URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#]*@")
 _URL_REACH = 2048
@@ -129,6 +132,7 @@ class Policy:
     only. Each one is searched for in every string shown."""
     _sensitive_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _verdicts: dict[str, bool] = field(init=False, repr=False, compare=False)
+    _among: dict[frozenset[Any], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         limits(self)  # no negative or zero sizes, no string where a tuple belongs
@@ -138,6 +142,7 @@ class Policy:
         found = re.compile(joined, re.IGNORECASE) if joined else None
         object.__setattr__(self, "_sensitive_re", found)
         object.__setattr__(self, "_verdicts", {})
+        object.__setattr__(self, "_among", {})
 
     def is_sensitive(self, name: str) -> bool:
         """Whether a variable, field or header of this name holds a secret."""
@@ -151,6 +156,16 @@ class Policy:
             )
             verdict = self._verdicts[name] = found and name not in _FOLDER_VARIABLES
         return verdict
+
+    def sensitive_among(self, keys: frozenset[K], name: Callable[[K], str]) -> tuple[K, ...]:
+        """The keys whose ``name`` is sensitive, remembered for the set of keys: an OS
+        environment's names change seldom (its values are read anew by the caller)."""
+        found = self._among.get(keys)
+        if found is None:
+            if len(self._among) >= _MAX_KEY_SETS:
+                self._among.clear()
+            found = self._among[keys] = tuple(k for k in keys if self.is_sensitive(name(k)))
+        return found
 
     def with_sensitive(self, *patterns: str) -> Policy:
         """This policy, with more sensitive-name patterns."""

@@ -72,10 +72,8 @@ def find_secrets(
     ``read``: the WSGI environ ``request`` was read from (its strings are searched)."""
     search = _Search(policy, read)
     least = max(MIN_ENVIRON_SECRET, policy.min_secret_chars)
-    environment = os.environ if environ is None else environ
-    for name in list(environment):
-        if policy.is_sensitive(name):
-            search.add(environment.get(name), least)
+    for value in _sensitive_variables(os.environ if environ is None else environ, policy):
+        search.add(value, least)
     if request is not None:
         search.request(request)
     for frame, running in frames:
@@ -85,6 +83,25 @@ def find_secrets(
             except BaseException:  # a frame too odd to read: the secrets found so far stand
                 search.unsearched += 1
     return search.result()
+
+
+def _sensitive_variables(environment: Mapping[str, str], policy: Policy) -> Iterator[str]:
+    """The values of the OS variables with sensitive names. ``os.environ`` is read from its
+    own storage, its names judged once for each set of names, its values read every time."""
+    data = getattr(environment, "_data", None)
+    decode_key = getattr(environment, "decodekey", None)
+    decode_value = getattr(environment, "decodevalue", None)
+    if not (isinstance(data, dict) and callable(decode_key) and callable(decode_value)):
+        for name in list(environment):  # a plain mapping
+            if policy.is_sensitive(name):
+                value = environment.get(name)
+                if value is not None:
+                    yield value
+        return
+    for key in policy.sensitive_among(frozenset(data), decode_key):
+        raw = data.get(key)
+        if raw is not None:
+            yield decode_value(raw)
 
 
 class _Search:
@@ -139,17 +156,20 @@ class _Search:
         marked = marked_names(frame.f_code)
         every = "*" in marked
         engine = str(frame.f_globals.get("__name__", "")).startswith(_TEMPLATE_ENGINES)
+        is_sensitive = self.policy.is_sensitive
         for name, value in list(frame.f_locals.items()):
-            sensitive = self.policy.is_sensitive(name) and not (engine and name == "token")
-            self.value(value, every or name in marked or sensitive, 0)
+            sensitive = is_sensitive(name) and not (engine and name == "token")
+            secret = every or sensitive or name in marked
+            if secret or type(value) not in _LEAVES:  # an ordinary number or text: nothing
+                self.value(value, secret, 0)
 
     def value(self, value: object, secret: bool, depth: int) -> None:
         """Search ``value``; ``secret``: it sits under a secret name, and so does all it holds."""
-        if isinstance(value, str | bytes | bytearray | int):
+        if isinstance(value, (str, bytes, bytearray, int)):
             if secret:
                 self.add(value)
             return
-        if value is None or isinstance(value, float | complex) or depth >= self.policy.max_depth:
+        if value is None or isinstance(value, (float, complex)) or depth >= self.policy.max_depth:
             return
         if self.visits >= _MAX_VISITS:
             self.unsearched += 1
@@ -162,9 +182,10 @@ class _Search:
         self.seen.add(key)
         self.held.append(value)
         self.visits += 1
+        is_sensitive = self.policy.is_sensitive
         try:
             for name, item, index in self.parts(value):
-                if name is not None and self.policy.is_sensitive(name):
+                if name is not None and is_sensitive(name):
                     if isinstance(item, str):
                         self.named(name, item)
                     else:

@@ -262,6 +262,29 @@ def test_a_copy_of_the_os_environment_is_never_shown(
     assert "<the OS environment:" in text
 
 
+def test_an_os_variable_set_or_changed_while_the_app_runs_is_masked(
+    log: Lines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown = {"key": made("before", 17)}
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        raise RuntimeError(f"cannot sign with {shown['key']}")
+
+    client = Client(ErrorPages(app, mode="off"), use_cookies=False)
+    client.get("/")  # the environment's names as they are now, judged once
+    assert f"RuntimeError: cannot sign with {shown['key']}" in log.text
+    for number in (18, 19):  # a new variable, then a new value under the same name
+        shown["key"] = made("signing", number)
+        monkeypatch.setenv("SHOP_SIGNING_KEY", shown["key"])
+        client.get("/")
+        assert f"RuntimeError: cannot sign with {MASK}" in log.text
+        assert shown["key"] not in log.text
+    shown["key"] = made("region", 20)
+    monkeypatch.setenv("SHOP_REGION", shown["key"])  # an ordinary name: shown
+    client.get("/")
+    assert f"RuntimeError: cannot sign with {shown['key']}" in log.text
+
+
 PEM = (
     "-----BEGIN PRIVATE KEY-----\n"
     "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
