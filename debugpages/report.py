@@ -15,6 +15,7 @@ import linecache
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 
 from .capture import HIDE, Capture, Captured, Step
 from .editor import Editor
@@ -62,6 +63,8 @@ def build_report(
     values = Values(policy, secrets.masker)
     builder = _Builder(policy, values, editor, secrets.masker, capture.no_source, with_locals)
     try:
+        if with_locals:
+            values.prefetch(_shown_locals(capture, policy))
         exception = builder.view(capture.top)
         exception = _Once(builder.frame_of).view(exception)
         template = template_view(capture, secrets.masker, policy, builder.cwd)
@@ -104,6 +107,23 @@ def build_report(
         in_use(builder.packages),
         values.text(view, 300)[0] if view else None,
     )
+
+
+def _shown_locals(capture: Capture, policy: Policy) -> Iterator[object]:
+    """The locals the page will show, innermost frames first, but those masked by name:
+    for ``Values.prefetch``."""
+    for captured in capture.exceptions():
+        for step in reversed(captured.steps):
+            frame = step.frame
+            if not step.show_locals or frame is None:
+                continue
+            marked = marked_names(frame.f_code)
+            if "*" in marked:
+                continue
+            names = sorted(name for name in frame.f_locals if name not in (HIDE, ".0"))
+            for name in names[: policy.max_variables]:
+                if name not in marked and not policy.is_sensitive(name):
+                    yield frame.f_locals[name]
 
 
 class _Builder:

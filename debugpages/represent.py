@@ -74,13 +74,15 @@ def _message(exc: BaseException) -> str:
 
 
 class _Job:
-    __slots__ = ("done", "outcome", "value")
+    """Values to represent in order; their outcomes, as they come."""
 
-    def __init__(self, value: object) -> None:
-        self.value: object = value
-        self.outcome: Outcome | None = None
+    __slots__ = ("done", "outcomes", "values")
+
+    def __init__(self, values: list[object]) -> None:
+        self.values = values
+        self.outcomes: list[Outcome] = []
         self.done = threading.Lock()
-        """Held until the outcome is in: a bare lock, the cheapest wait with a timeout."""
+        """Held until every outcome is in: a bare lock, the cheapest wait with a timeout."""
         self.done.acquire()
 
 
@@ -99,10 +101,14 @@ class _Worker:
             job = self.jobs.get()
             if job is None:
                 return
-            outcome = represent(job.value)
-            job.value = None
+            for value in job.values:
+                outcome = represent(value)
+                with self.pool.lock:
+                    job.outcomes.append(outcome)
+                    if self.abandoned:  # the rest are the page's to say nothing of
+                        break
+            job.values = []
             with self.pool.lock:
-                job.outcome = outcome
                 job.done.release()
                 if self.abandoned:  # the page gave up on this repr: end, uncounted
                     self.pool.abandoned -= 1
@@ -141,14 +147,14 @@ class _Pool:
                 return
         worker.jobs.put(None)
 
-    def abandon(self, worker: _Worker, job: _Job) -> bool:
-        """Give up on ``job``, unless it has just finished: then ``False``."""
+    def abandon(self, worker: _Worker, job: _Job) -> list[Outcome] | None:
+        """Give up on ``job``: the outcomes it has, or ``None`` if it has just finished."""
         with self.lock:
-            if job.outcome is not None:
-                return False
-            worker.abandoned = True
-            self.abandoned += 1
-            return True
+            if not job.done.acquire(blocking=False):
+                worker.abandoned = True
+                self.abandoned += 1
+                return list(job.outcomes)
+        return None
 
 
 _POOL = _Pool()
@@ -162,20 +168,23 @@ class Representer:
     def __init__(self) -> None:
         self._worker: _Worker | None = None
 
-    def represent(self, value: object, timeout: float) -> Outcome:
-        """``repr(value)`` within ``timeout`` seconds, else ``TIMED_OUT`` (or ``NO_WORKER``)."""
+    def represent(self, values: list[object], timeout: float) -> list[Outcome]:
+        """``repr`` of each value, in order, all within ``timeout`` seconds. The one still
+        running then is ``TIMED_OUT`` and the list stops there; ``[NO_WORKER]`` if no
+        worker can be had."""
         worker = self._worker
         if worker is None:
             worker = self._worker = _POOL.take()
             if worker is None:
-                return NO_WORKER
-        job = _Job(value)
+                return [NO_WORKER]
+        job = _Job(values)
         worker.jobs.put(job)
-        if not job.done.acquire(timeout=max(timeout, 0)) and _POOL.abandon(worker, job):
-            self._worker = None
-            return TIMED_OUT
-        assert job.outcome is not None
-        return job.outcome
+        if not job.done.acquire(timeout=max(timeout, 0)):
+            done = _POOL.abandon(worker, job)
+            if done is not None:
+                self._worker = None
+                return [*done, TIMED_OUT]
+        return job.outcomes
 
     def close(self) -> None:
         """Give the worker back."""

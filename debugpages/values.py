@@ -17,7 +17,7 @@ import os
 import re
 import time
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from itertools import islice
 
 from werkzeug.datastructures import Headers, MultiDict
@@ -74,6 +74,8 @@ class Values:
         self._clock = clock
         self._deadline = clock() + policy.repr_budget
         self._reprs: Representer | None = None
+        self._ready: dict[int, tuple[object, Outcome]] = {}
+        """Outcomes of reprs made ahead (``prefetch``), by id; each value held."""
         self._shown: dict[int, tuple[object, str, bool]] = {}
         """Objects shown on this page, by id (each held, so ids stay unique): an object
         held by several locals or containers is represented once."""
@@ -89,7 +91,7 @@ class Values:
         known = self._shown.get(id(value))
         if known is not None and known[0] is value:
             return Variable(shown_name, known[1], known[2])
-        if self._clock() > self._deadline:
+        if self._clock() > self._deadline and id(value) not in self._ready:
             self.skipped += 1
             return Variable(shown_name, "<not shown: the time budget for values ran out>", True)
         self._cut, self._spent = False, 0
@@ -115,6 +117,7 @@ class Values:
     def release(self) -> None:
         """Drop every reference to the application's values; give back the worker."""
         self._shown.clear()
+        self._ready.clear()
         if self._reprs is not None:
             self._reprs.close()
             self._reprs = None
@@ -274,11 +277,12 @@ class Values:
             self._cut = self._cut or known[2]
             return known[1]
         cut = False
-        if self._clock() > self._deadline:
+        ready = self._ready.pop(id(value), None)
+        if ready is None and self._clock() > self._deadline:
             self.skipped += 1
             text = "<not shown: the time budget for values ran out>"
         else:
-            outcome = self._represent(value)
+            outcome = ready[1] if ready is not None else self._represent(value)
             if outcome.failed is None:
                 text = outcome.text
                 limit = self.policy.max_value_chars
@@ -298,9 +302,32 @@ class Values:
         worker, abandoned at the page's deadline."""
         if _own_repr(value):
             return represent(value)
+        return self._on_worker([value])[0]
+
+    def _on_worker(self, values: list[object]) -> list[Outcome]:
         if self._reprs is None:
             self._reprs = Representer()
-        return self._reprs.represent(value, self._deadline - self._clock())
+        return self._reprs.represent(values, self._deadline - self._clock())
+
+    def prefetch(self, values: Iterable[object]) -> None:
+        """Represent at once, in one hand-over to the worker, the values (and the items of
+        built-in containers among them) whose repr the page will ask a worker for."""
+        wanted: dict[int, object] = {}
+        for value in values:
+            kind = type(value)
+            if kind is dict or kind is list or kind is tuple or kind is set:
+                items = dict.values(value) if isinstance(value, dict) else value
+                for item in islice(items, self.policy.max_items):  # type: ignore[call-overload]
+                    if _asks_worker(item):
+                        wanted.setdefault(id(item), item)
+            elif _asks_worker(value):
+                wanted.setdefault(id(value), value)
+        if len(wanted) < 2 or self._clock() > self._deadline:
+            return  # one value goes when it is shown: no gain in going now
+        found = list(wanted.values())
+        for value, outcome in zip(found, self._on_worker(found), strict=False):
+            if outcome is not NO_WORKER:
+                self._ready[id(value)] = (value, outcome)
 
     def _failed(self, outcome: Outcome, value: object = None) -> str:
         """What a value shows when its repr raised, timed out or could not run."""
@@ -328,6 +355,22 @@ class Values:
             self._cut = True
             taken.append(f"… {size - len(taken):,} more items")
         return taken
+
+
+def _asks_worker(value: object) -> bool:
+    """Whether showing ``value`` will ask a worker for its repr: a value ``Values._show``
+    hands to ``_other``, whose repr is not the interpreter's own (may say no wrongly:
+    such a value is then represented when it is shown)."""
+    try:
+        if type(value) in _PLAIN or type(value) is bytearray:
+            return False
+        if isinstance(value, dict | tuple | Mapping | Headers | MultiDict):
+            return False
+        if is_os_environment(value) or _shape(value) is not None or not has_own_repr(value):
+            return False
+        return not hasattr(type(value), "__dataclass_fields__") and not _own_repr(value)
+    except BaseException:  # an object whose __class__ raises: shown the ordinary way
+        return False
 
 
 def _own_repr(value: object) -> bool:

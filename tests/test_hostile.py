@@ -355,6 +355,50 @@ def test_a_repr_that_never_returns_costs_the_page_its_budget_and_says_it_timed_o
     assert "The time budget for showing values (0.25 s) ran out" in body
 
 
+def test_reprs_run_off_the_requests_thread_on_one_worker_kept_between_pages() -> None:
+    threads: list[int] = []
+
+    class Noted:
+        def __repr__(self) -> str:
+            threads.append(threading.get_ident())
+            return "noted"
+
+    def fail() -> None:
+        a, b, c, listed = Noted(), Noted(), Noted(), [Noted(), Noted()]  # noqa: F841
+        raise ValueError("five reprs")
+
+    for _ in range(3):
+        sent, _ = wsgi_get(fail, "on", "text/html")
+        assert sent.body.decode().count("noted") >= 5
+    assert len(threads) == 15
+    assert len(set(threads)) == 1
+    assert threading.get_ident() not in threads
+
+
+def test_values_around_one_that_never_returns_show_what_they_could(
+    releases: list[Callable[[], None]],
+) -> None:
+    class Quick:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def __repr__(self) -> str:
+            return f"<Quick {self.name}>"
+
+    stuck = blocker("lock", releases)
+
+    def fail() -> None:
+        a_first, b_stuck, c_last = Quick("first"), stuck, Quick("last")  # noqa: F841
+        raise ValueError("one stuck among quick ones")
+
+    sent, _ = wsgi_get(fail, "on", "application/json")
+    frames = json.loads(sent.body)["exception"]["frames"]
+    shown = {v["name"]: v["text"] for v in frames[-1]["variables"]}
+    assert shown["a_first"] == "<Quick first>"
+    assert shown["b_stuck"].startswith("<repr timed out")
+    assert shown["c_last"] == "<not shown: the time budget for values ran out>"
+
+
 def test_a_plain_text_page_represents_no_value(
     logged: Records, releases: list[Callable[[], None]]
 ) -> None:
