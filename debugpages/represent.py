@@ -99,20 +99,25 @@ class _Worker:
     def _run(self) -> None:
         while True:
             job = self.jobs.get()
-            if job is None:
+            if job is None or self._do(job):
                 return
-            for value in job.values:
-                outcome = represent(value)
-                with self.pool.lock:
-                    job.outcomes.append(outcome)
-                    if self.abandoned:  # the rest are the page's to say nothing of
-                        break
-            job.values = []
+            del job  # nothing of a page stays alive while the worker waits for the next
+
+    def _do(self, job: _Job) -> bool:
+        """Represent the job's values; ``True`` if it was abandoned: the worker ends."""
+        for value in job.values:
+            outcome = represent(value)
             with self.pool.lock:
-                job.done.release()
-                if self.abandoned:  # the page gave up on this repr: end, uncounted
-                    self.pool.abandoned -= 1
-                    return
+                job.outcomes.append(outcome)
+                if self.abandoned:  # the rest are the page's to say nothing of
+                    break
+        job.values = []
+        with self.pool.lock:
+            job.done.release()
+            if self.abandoned:  # the page gave up on this repr: end, uncounted
+                self.pool.abandoned -= 1
+                return True
+        return False
 
 
 class _Pool:

@@ -9,11 +9,13 @@ sent in under a second, HTML in which no element or attribute came from the inpu
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -373,6 +375,35 @@ def test_reprs_run_off_the_requests_thread_on_one_worker_kept_between_pages() ->
     assert len(threads) == 15
     assert len(set(threads)) == 1
     assert threading.get_ident() not in threads
+
+
+class Kept:
+    def __repr__(self) -> str:
+        return "<Kept>"
+
+
+KEPT: list[weakref.ref[Kept]] = []
+
+
+def keeping(environ: object, start_response: object) -> list[bytes]:
+    """Its locals are its own values only: the last one a worker represents is a ``Kept``."""
+    kept, other = Kept(), [Kept()]
+    KEPT[:] = [weakref.ref(kept), weakref.ref(other[0])]
+    raise ValueError("values a worker represented")
+
+
+def test_the_worker_keeps_nothing_of_a_request_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pytest's own log capture keeps every record, and a record keeps its exc_info.
+    monkeypatch.setattr(logging.getLogger("debugpages"), "propagate", False)
+    client = Client(ErrorPages(keeping, mode="on"))
+    gc.collect()
+    gc.disable()  # as the retention tests run: only reference counts free the request
+    try:
+        body = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
+        assert body.count("&lt;Kept&gt;") == 2
+        assert [ref() for ref in KEPT] == [None, None]
+    finally:
+        gc.enable()
 
 
 def test_values_around_one_that_never_returns_show_what_they_could(
