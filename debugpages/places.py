@@ -26,6 +26,7 @@ def _library_roots() -> tuple[tuple[str, int], ...]:
 
 
 _ROOTS = _library_roots()
+_PREFIXES = tuple(root for root, _ in _ROOTS)
 _DEMO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo.py")
 
 
@@ -52,7 +53,7 @@ def is_library(path: str) -> bool:
         return is_sourceless(path)
     if path == _DEMO:
         return False
-    return any(path.startswith(root) for root, _ in _ROOTS)
+    return path.startswith(_PREFIXES)
 
 
 def is_sourceless(path: str) -> bool:
