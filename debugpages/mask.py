@@ -23,7 +23,7 @@ MASK = "********"
 _PERCENT = re.compile(r"%[0-9A-F]{2}")
 _URL_CREDENTIALS = re.compile(
     r"(\b[A-Za-z][A-Za-z0-9+.\-]*://)"  # the scheme
-    r"(?:[^\s/?#@:]*:\S*?|[^\s/?#@:]+)"  # user:password, the password of any characters; a token
+    r"([^\s/?#@:]*:\S*?|[^\s/?#@:]+)"  # user:password, the password of any characters; a token
     r"@(?=[^\s@/?#]*(?:[/?#\s'\"<>)\]},;]|$))"  # then a host, up to where the host ends
 )
 _URL_REACH = 2048
@@ -80,6 +80,14 @@ def _base64(secret: str) -> set[str]:
         text = coded.decode("ascii")
         found |= {text, text.rstrip("=")}
     return found
+
+
+def url_credentials(text: str) -> list[str]:
+    """The ``user:password`` (or token) of every URL in ``text``: what an ``Authorization:
+    Basic`` header carries in base64, so its forms are secrets too."""
+    if "://" not in text:
+        return []
+    return [match.group(2) for match in _URL_CREDENTIALS.finditer(text)]
 
 
 class Masker:

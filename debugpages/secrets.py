@@ -25,7 +25,7 @@ from types import FrameType
 from werkzeug.http import parse_cookie
 
 from .capture import Captured
-from .mask import MASK, Masker, forms
+from .mask import MASK, Masker, forms, url_credentials
 from .policy import MIN_ENVIRON_SECRET, Policy
 from .request import RequestFields
 from .sensitive import marked_names
@@ -38,6 +38,8 @@ _MAX_NAMES = 1_000
 _LEAVES = frozenset({str, bytes, bytearray, int, float, bool, type(None)})
 _MAX_SECRET_CHARS = 64 * 1024
 """Characters of secrets per failure, at most: masking every text stays cheap."""
+_URL_TEXT = 64 * 1024
+"""Characters of a text searched for URLs with credentials."""
 _LONGEST_SECRET = 4096
 """Longer secrets (a key file) are masked line by line."""
 _LEXER_TOKENS = frozenset({("django.template.base", "Token"), ("jinja2.lexer", "Token")})
@@ -162,6 +164,8 @@ class _Search:
             secret = every or sensitive or name in marked
             if secret or type(value) not in _LEAVES:  # an ordinary number or text: nothing
                 self.value(value, secret, 0)
+            elif type(value) is str and "://" in value:  # but a URL's credentials
+                self.credentials_in(value)
 
     def value(self, value: object, secret: bool, depth: int) -> None:
         """Search ``value``; ``secret``: it sits under a secret name, and so does all it holds."""
@@ -193,6 +197,8 @@ class _Search:
                 elif type(item) in _LEAVES:  # the common case, decided here
                     if secret:
                         self.add(item)
+                    elif type(item) is str and "://" in item:
+                        self.credentials_in(item)
                 elif secret or index < self.policy.max_items:
                     self.value(item, secret, depth + 1)
         except BaseException:  # a mapping whose items() raises: what was read stays read
@@ -256,6 +262,15 @@ class _Search:
                     self.add(value)
                 return
         self.add(text)
+
+    def credentials_in(self, text: str) -> None:
+        """The credentials of the URLs in ``text``: ``user:password`` and the password (a
+        URL's user alone, ``git@``, is only masked where the URL shows)."""
+        for found in url_credentials(text[:_URL_TEXT]):
+            _, colon, password = found.partition(":")
+            if colon and password:
+                self.add(found)
+                self.add(password)
 
     def credentials(self, header: str) -> None:
         """An ``Authorization`` value: the whole, the credentials, and Basic's password."""

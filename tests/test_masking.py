@@ -319,6 +319,32 @@ def test_url_credentials_are_masked_whatever_the_password_holds(password: str, l
     assert "db.internal:5432/orders" in text
 
 
+def test_a_urls_credentials_are_secrets_in_every_form_basic_auth_gives_them(log: Lines) -> None:
+    password = made("upstream", 21)
+    basic = base64.b64encode(f"shop:{password}".encode()).decode()
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        upstream = f"https://shop:{password}@api.example/v1"  # an ordinary name holds it
+        settings = {"mirrors": [upstream.replace("api", "mirror")]}
+        raise PermissionError(f"401 for Basic {basic} ({len(settings)} mirrors; {password[::1]})")
+
+    text = outputs(app, log)
+    assert basic not in text
+    assert basic.rstrip("=") not in text
+    assert password not in text
+    assert "api.example/v1" in text
+    assert f"PermissionError: 401 for Basic {MASK}" in text
+
+
+def test_a_urls_user_alone_is_masked_only_where_the_url_shows(log: Lines) -> None:
+    def app(environ: object, start_response: object) -> list[bytes]:
+        remote = "ssh://deploy@git.example/shop.git"
+        raise RuntimeError(f"push as deploy to {remote.partition('@')[2]} failed")
+
+    text = outputs(app, log)
+    assert "RuntimeError: push as deploy to git.example/shop.git failed" in text
+
+
 def test_masking_comes_before_every_cut(log: Lines) -> None:
     secret = made("cut", 11)
 
