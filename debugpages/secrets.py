@@ -195,7 +195,10 @@ class _Search:
                     else:
                         self.value(item, True, depth + 1)
                 elif type(item) in _LEAVES:  # the common case, decided here
-                    if secret:
+                    # A secret container's texts are secret, and so are the numbers of a
+                    # secret list; a number beside them under a name of its own is not
+                    # (``token = {"value": ..., "expires_in": 3600}``: 3600 shows).
+                    if secret and (name is None or type(item) is not int):
                         self.add(item)
                     elif type(item) is str and "://" in item:
                         self.credentials_in(item)

@@ -336,6 +336,20 @@ def test_a_urls_credentials_are_secrets_in_every_form_basic_auth_gives_them(log:
     assert f"PermissionError: 401 for Basic {MASK}" in text
 
 
+def test_a_number_beside_a_secret_is_not_one_but_a_secret_lists_numbers_are(log: Lines) -> None:
+    user, code = made("owner", 22), 48213377
+
+    def app(environ: object, start_response: object) -> list[bytes]:
+        token = {"owner": user, "expires_in": 3600, "password": 4821}
+        backup_codes_secret = [code]
+        raise TimeoutError(f"{token['owner']} waited 3600 s for {backup_codes_secret[0]}, 4821")
+
+    text = outputs(app, log)
+    assert f"TimeoutError: {MASK} waited 3600 s for {MASK}, {MASK}" in log.text
+    assert user not in text
+    assert str(code) not in text
+
+
 def test_a_urls_user_alone_is_masked_only_where_the_url_shows(log: Lines) -> None:
     def app(environ: object, start_response: object) -> list[bytes]:
         remote = "ssh://deploy@git.example/shop.git"
