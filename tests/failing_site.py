@@ -14,6 +14,7 @@ import importlib
 from django.http import HttpRequest, HttpResponse
 from django.template import Context, Engine
 from django.urls import path
+from django.views import View
 from flask import Blueprint, Flask
 
 import debugpages.flask
@@ -89,4 +90,13 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(template.render(Context({"invoice": invoice, "customer": customer})))
 
 
-urlpatterns = [path("checkout", checkout_view), path("dashboard", dashboard_view)]
+class InvoiceView(View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse(str(Invoice().total))
+
+
+urlpatterns = [
+    path("checkout", checkout_view),
+    path("dashboard", dashboard_view),
+    path("invoice", InvoiceView.as_view()),
+]

@@ -21,6 +21,10 @@ from django.test import override_settings
 from fastapi import FastAPI
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from starlette.testclient import TestClient
 from werkzeug.test import Client
 
@@ -360,6 +364,25 @@ def test_a_django_page_names_django_and_the_view_that_raised(
     problem = json.loads(django_client.get("/dashboard", headers=JSON).content)
     assert problem["frameworks"] == {"Django": metadata.version("django")}
     assert problem["raised_during"] == "tests.failing_site.dashboard_view"
+
+
+def test_a_django_class_based_view_is_named_by_its_class(django_client: DjangoClient) -> None:
+    page = django_client.get("/invoice", headers=HTML).content.decode()
+    assert named(page) == (
+        [f"Django {metadata.version('django')}"],
+        "tests.failing_site.InvoiceView",
+    )
+
+
+def test_a_starlette_page_names_starlette_alone_and_the_endpoint() -> None:
+    async def quote(request: Request) -> Response:
+        raise ValueError("two euros")
+
+    app = Starlette(routes=[Route("/quote", quote)])
+    app.add_middleware(ASGIErrorPages, mode="on")
+    page = TestClient(app).get("/quote", headers=HTML).text
+    view = f"{__name__}.{test_a_starlette_page_names_starlette_alone_and_the_endpoint.__name__}"
+    assert named(page) == ([f"Starlette {metadata.version('starlette')}"], f"{view}.<locals>.quote")
 
 
 def test_a_fastapi_page_names_fastapi_starlette_and_the_endpoint() -> None:
