@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import datetime
 import os
+import pathlib
 import re
 import time
 import types
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from itertools import islice
 
 from werkzeug.datastructures import Headers, MultiDict
+from werkzeug.sansio.request import Request
 
 from .mask import MASK, Masker
 from .model import Variable
@@ -59,6 +61,13 @@ _TIMED_REPRS = {
     datetime.time.__repr__: datetime.time.tzinfo,
 }  # fmt: skip
 """Reprs that are the interpreter's own but for their ``tzinfo``'s repr."""
+_REQUEST = (Request.__repr__, Request.__dict__["url"], Request.__dict__["host"])
+"""werkzeug's ``<Request 'url' [GET]>`` (Flask's request too), with werkzeug's own ``url``
+and ``host``: it reads the request's environ and nothing of the application's."""
+_PATHS = frozenset({
+    pathlib.PurePosixPath, pathlib.PureWindowsPath, pathlib.PosixPath, pathlib.WindowsPath,
+})  # fmt: skip
+"""The standard library's paths (not a subclass: its methods are the application's)."""
 _ARGS = BaseException.__dict__["args"]
 _METHOD_REPR = types.MethodType.__repr__
 
@@ -91,7 +100,7 @@ class Values:
         known = self._shown.get(id(value))
         if known is not None and known[0] is value:
             return Variable(shown_name, known[1], known[2])
-        if self._clock() > self._deadline and id(value) not in self._ready:
+        if self._clock() > self._deadline and id(value) not in self._ready and not _cheap(value):
             self.skipped += 1
             return Variable(shown_name, "<not shown: the time budget for values ran out>", True)
         self._cut, self._spent = False, 0
@@ -278,7 +287,7 @@ class Values:
             return known[1]
         cut = False
         ready = self._ready.pop(id(value), None)
-        if ready is None and self._clock() > self._deadline:
+        if ready is None and self._clock() > self._deadline and not _cheap(value):
             self.skipped += 1
             text = "<not shown: the time budget for values ran out>"
         else:
@@ -373,11 +382,25 @@ def _asks_worker(value: object) -> bool:
         return False
 
 
+def _cheap(value: object) -> bool:
+    """Shown at no cost in time, past the deadline too: a plain value, or one whose repr
+    is the interpreter's own."""
+    try:
+        return type(value) in _PLAIN or _own_repr(value)
+    except BaseException:
+        return False
+
+
 def _own_repr(value: object) -> bool:
     """Whether ``repr(value)`` is the interpreter's own, running no application code."""
     own = type(value).__repr__
-    if own in _OWN_REPRS:
+    if own in _OWN_REPRS or type(value) in _PATHS:
         return True
+    if own is _REQUEST[0]:
+        kind = type(value)
+        return (
+            getattr(kind, "url", None) is _REQUEST[1] and getattr(kind, "host", None) is _REQUEST[2]
+        )
     if own is _METHOD_REPR and isinstance(value, types.MethodType):
         return _own_repr(value.__self__)  # "<bound method T.f of {self!r}>"
     if own is BaseException.__repr__ and isinstance(value, BaseException):

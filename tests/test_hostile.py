@@ -12,6 +12,7 @@ import asyncio
 import gc
 import json
 import logging
+import pathlib
 import socket
 import threading
 import time
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import werkzeug.wrappers
 from django.utils.safestring import SafeString
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -428,6 +430,39 @@ def test_values_around_one_that_never_returns_show_what_they_could(
     assert shown["a_first"] == "<Quick first>"
     assert shown["b_stuck"].startswith("<repr timed out")
     assert shown["c_last"] == "<not shown: the time budget for values ran out>"
+
+
+def test_a_request_or_path_of_the_applications_own_kind_is_bounded_too(
+    releases: list[Callable[[], None]],
+) -> None:
+    """werkzeug's request and the standard library's paths are shown in place, but a
+    subclass's own ``url`` or ``as_posix`` is the application's code."""
+    lock = threading.Lock()
+    lock.acquire()
+    releases.append(lock.release)
+
+    class SlowRequest(werkzeug.wrappers.Request):
+        @property  # type: ignore[override]
+        def url(self) -> str:
+            with lock:
+                return "unreachable"
+
+    class SlowPath(type(pathlib.Path())):  # type: ignore[misc]
+        def as_posix(self) -> str:
+            with lock:
+                return "unreachable"
+
+    def fail() -> None:
+        request = SlowRequest({"REQUEST_METHOD": "GET"})  # noqa: F841
+        path, a_plain = SlowPath("/srv"), pathlib.Path("/srv/plain")  # noqa: F841
+        raise ValueError("slow subclasses")
+
+    sent, _ = wsgi_get(fail, "on", "application/json")
+    frames = json.loads(sent.body)["exception"]["frames"]
+    shown = {v["name"]: v["text"] for v in frames[-1]["variables"]}
+    assert shown["a_plain"] == "PosixPath('/srv/plain')"  # shown first: sorted by name
+    assert "timed out" in shown["path"] or "timed out" in shown["request"]
+    assert not any("unreachable" in text for text in shown.values())
 
 
 def test_a_plain_text_page_represents_no_value(
