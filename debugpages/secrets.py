@@ -164,8 +164,8 @@ class _Search:
             secret = every or sensitive or name in marked
             if secret or type(value) not in _LEAVES:  # an ordinary number or text: nothing
                 self.value(value, secret, 0)
-            elif type(value) is str and "://" in value:  # but a URL's credentials
-                self.credentials_in(value)
+            elif type(value) is str and value.find("://", 0, _URL_TEXT) >= 0:  # a URL's
+                self.credentials_in(value)  # credentials are, though
 
     def value(self, value: object, secret: bool, depth: int) -> None:
         """Search ``value``; ``secret``: it sits under a secret name, and so does all it holds."""
@@ -200,7 +200,7 @@ class _Search:
                     # (``token = {"value": ..., "expires_in": 3600}``: 3600 shows).
                     if secret and (name is None or type(item) is not int):
                         self.add(item)
-                    elif type(item) is str and "://" in item:
+                    elif type(item) is str and item.find("://", 0, _URL_TEXT) >= 0:
                         self.credentials_in(item)
                 elif secret or index < self.policy.max_items:
                     self.value(item, secret, depth + 1)
