@@ -18,17 +18,19 @@ import io
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any
-
-from werkzeug.wrappers import Response
+from typing import TYPE_CHECKING, Any
 
 from .config import Folder, application
 from .editor import Editor
 from .frameworks import dotted
 from .policy import Policy
-from .respond import Engine, is_passthrough, passthrough_response
 from .stack import HEADROOM
 from .switch import ConfigurationError, Mode
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Response
+
+    from .respond import Engine
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -63,7 +65,10 @@ class ASGIErrorPages:
         sensitive: Iterable[str] = (),
         allow: Iterable[str] | str | None = None,
     ) -> None:
+        from .respond import Engine  # the pipeline loads with a middleware, not on import
+
         self.app = app
+        self.engine: Engine
         self.failed: ConfigurationError | None = None
         """A mistake found while a framework built its middleware stack lazily (below)."""
         try:
@@ -116,7 +121,7 @@ class ASGIErrorPages:
                 if started:
                     self.engine.log_late(exc, environ, _TOO_LATE)
                     raise
-                response = passthrough_response(exc, environ) if is_passthrough(exc) else None
+                response = self.engine.passthrough(exc, environ)
                 # Rendering is CPU-bound and short: done here, on the loop, with no thread hop.
                 view = dotted(scope.get("endpoint"))
                 reply = self.engine.reply(exc, environ, view=view) if response is None else None

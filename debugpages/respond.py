@@ -60,7 +60,7 @@ from .report import build_report, shrink, versions
 from .request import RequestFields, read_request
 from .secrets import NO_SECRETS, Secrets, find_secrets, frames_of
 from .switch import DebugFlag, Mode, announcement, resolve_mode
-from .tracing import current_trace_id, load_tracing
+from .tracing import current_trace_id
 
 log = logging.getLogger("debugpages")
 
@@ -224,7 +224,6 @@ def prepare(mode: Mode) -> None:
     """
     codecs.lookup("idna")  # werkzeug's reading of the request's host
     codecs.lookup("unicode_escape")  # Jinja's lexer, for a user's template read again
-    load_tracing()  # OpenTelemetry, where it is installed
     if mode is not Mode.OFF:
         versions()  # the traceback page's header: package metadata, read once
         frameworks.prepare()  # and the frameworks' already imported
@@ -375,6 +374,11 @@ class Engine:
     ) -> Failure:
         """The failure read once, with this engine's policy."""
         return read_failure(exc, environ, self.policy, form, page=page)
+
+    def passthrough(self, exc: Exception, environ: Mapping[str, Any]) -> Response | None:
+        """The response ``exc`` carries or makes (``abort(response)``, a redirect), to send
+        as it is; ``None``: ``exc`` gets its page."""
+        return passthrough_response(exc, environ) if is_passthrough(exc) else None
 
     def log_late(self, exc: Exception, environ: Mapping[str, Any], note: str) -> None:
         """Log a failure whose response had started: no page, the same masked record."""

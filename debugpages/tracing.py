@@ -1,8 +1,9 @@
 """OpenTelemetry, where its API is installed: the failed request's span carries the reference.
 
-Optional (the ``otel`` extra): ``opentelemetry`` is imported when an engine is
-built (``load_tracing``), never by ``import debugpages`` and never on a failure's
-path; without it every function is a no-op. With it, the current
+Optional (the ``otel`` extra), and never imported here: a span can only be current
+where the application (or its instrumentation) has imported ``opentelemetry.trace``,
+so debugpages uses that module when it is in ``sys.modules`` and is a no-op when it is
+not. With it, the current
 span records the exception, is marked as an error, and gets the reference as
 the ``debugpages.reference`` attribute; the traceback page shows the trace id,
 so one search in the tracing backend finds the request on every machine it touched.
@@ -10,8 +11,8 @@ so one search in the tracing backend finds the request on every machine it touch
 
 from __future__ import annotations
 
-import functools
 import logging
+import sys
 from types import ModuleType
 
 log = logging.getLogger("debugpages")
@@ -19,19 +20,9 @@ log = logging.getLogger("debugpages")
 REFERENCE_ATTRIBUTE = "debugpages.reference"
 
 
-@functools.cache
 def _trace() -> ModuleType | None:
-    """``opentelemetry.trace``, imported once, or ``None`` when it is not installed."""
-    try:
-        from opentelemetry import trace
-    except ImportError:
-        return None
-    return trace
-
-
-def load_tracing() -> None:
-    """Import OpenTelemetry now, where it is installed: called when an engine is built."""
-    _trace()
+    """``opentelemetry.trace`` if the application imported it (no span exists otherwise)."""
+    return sys.modules.get("opentelemetry.trace")
 
 
 def record(exc: BaseException, reference: str, code: int) -> None:

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 from .config import Folder, application, flag
 from .editor import Editor
 from .policy import Policy
-from .respond import Engine, is_passthrough, passthrough_response
 from .stack import HEADROOM
 from .switch import DebugFlag, Mode
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from .respond import Engine
 
 log = logging.getLogger("debugpages")
 _TOO_LATE = "the response had already started, so the server ends the connection"
@@ -112,9 +113,11 @@ class ErrorPages:
         allow: Iterable[str] | str | None = None,
         debug_flag: DebugFlag | None = None,
     ) -> None:
+        from .respond import Engine  # the pipeline loads with a middleware, not on import
+
         self.app = application(app)
         self.fill_empty_errors = flag(fill_empty_errors, "fill_empty_errors")
-        self.engine = Engine.switched(
+        self.engine: Engine = Engine.switched(
             mode,
             default=default,
             template_dirs=template_dirs,
@@ -233,10 +236,9 @@ class ErrorPages:
         if progress.body:  # first: not even a redirect can replace a response under way
             self.engine.log_late(exc, environ, _TOO_LATE)
             raise exc
-        if is_passthrough(exc):
-            response = passthrough_response(exc, environ)
-            if response is not None:
-                return response(environ, start_response)
+        response = self.engine.passthrough(exc, environ)
+        if response is not None:
+            return response(environ, start_response)
         reply = self.engine.reply(exc, environ)
         try:
             if progress.headers:

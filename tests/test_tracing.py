@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from werkzeug.exceptions import NotFound
 from werkzeug.test import Client
 
-from debugpages import ASGIErrorPages, ErrorPages, tracing
+from debugpages import ASGIErrorPages, ErrorPages
 
 from . import apps
 from .processes import run
@@ -125,16 +125,12 @@ def test_without_a_current_span_there_is_no_trace_id() -> None:
     assert 'class="trace-id"' not in page.text
 
 
-def test_without_opentelemetry_installed_the_page_is_the_same(
+def test_without_opentelemetry_imported_the_page_is_the_same(
     monkeypatch: pytest.MonkeyPatch, tracer: trace.Tracer, exporter: InMemorySpanExporter
 ) -> None:
-    monkeypatch.setitem(sys.modules, "opentelemetry", None)  # import fails, as if not installed
-    tracing._trace.cache_clear()
-    try:
-        client = Client(traced_wsgi(ErrorPages(apps.plain, mode="on"), tracer))
-        page = json.loads(client.get("/", headers={"Accept": "application/json"}).text)
-    finally:
-        tracing._trace.cache_clear()
+    monkeypatch.delitem(sys.modules, "opentelemetry.trace")  # as if the app never imported it
+    client = Client(traced_wsgi(ErrorPages(apps.plain, mode="on"), tracer))
+    page = json.loads(client.get("/", headers={"Accept": "application/json"}).text)
     assert page["status"] == 500
     assert page["trace_id"] is None
     span = only_span(exporter)
@@ -144,3 +140,38 @@ def test_without_opentelemetry_installed_the_page_is_the_same(
 def test_importing_debugpages_does_not_import_opentelemetry() -> None:
     code = "import sys, debugpages; print(any(m.startswith('opentelemetry') for m in sys.modules))"
     assert run([sys.executable, "-c", code]).strip() == "False"
+
+
+LATE = """
+import json, sys
+from werkzeug.test import Client
+from debugpages import ErrorPages
+
+def fail(environ, start_response):
+    raise RuntimeError("late tracing")
+
+app = ErrorPages(fail, mode="on")
+built = any(m.startswith("opentelemetry") for m in sys.modules)
+# the application sets up OpenTelemetry only after the middleware is built
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+with provider.get_tracer("late").start_as_current_span("request"):
+    page = json.loads(Client(app).get("/", headers={"Accept": "application/json"}).text)
+(span,) = exporter.get_finished_spans()
+print(json.dumps({
+    "built": built, "page": page["trace_id"], "reference": page["reference"],
+    "span": span.attributes["debugpages.reference"], "status": span.status.status_code.name,
+}))
+"""
+
+
+def test_opentelemetry_set_up_after_the_middleware_is_built_still_gets_the_reference() -> None:
+    got = json.loads(run([sys.executable, "-c", LATE]).splitlines()[-1])
+    assert got["built"] is False  # building the middleware imported no OpenTelemetry
+    assert got["span"] == got["reference"]
+    assert got["status"] == "ERROR"
+    assert len(got["page"]) == 32
