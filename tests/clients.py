@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -52,7 +51,6 @@ class Got:
     status_line: str
     headers: list[tuple[str, str]]
     body: bytes
-    seconds: float
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
@@ -69,7 +67,6 @@ def wsgi_get(
         started.append((status, headers))
         return lambda data: None
 
-    begin = time.perf_counter()
     result = validator(app)(environ, start_response)
     try:
         body = b"".join(result)
@@ -77,9 +74,8 @@ def wsgi_get(
         close = getattr(result, "close", None)
         if close is not None:
             close()
-    seconds = time.perf_counter() - begin
     status, headers = started[-1]
-    return Got(int(status.split()[0]), status, headers, body, seconds)
+    return Got(int(status.split()[0]), status, headers, body)
 
 
 def asgi_get(app: Callable[..., Any], accept: str = "text/html") -> Got:
@@ -96,21 +92,18 @@ def asgi_get(app: Callable[..., Any], accept: str = "text/html") -> Got:
         "type": "http", "method": "GET", "path": "/orders/7", "query_string": b"",
         "headers": [(b"host", b"localhost"), (b"accept", accept.encode())],
     }  # fmt: skip
-    begin = time.perf_counter()
     asyncio.run(app(scope, receive, send))
-    seconds = time.perf_counter() - begin
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in sent[0]["headers"]]
     status = sent[0]["status"]
     body = b"".join(m.get("body", b"") for m in sent)
-    return Got(status, str(status), headers, body, seconds)
+    return Got(status, str(status), headers, body)
 
 
 def assert_page(got: Got, status: int, lines: Lines) -> str:
-    """The client's page: the status, under 1 MB, quickly (a bound on a hang, not a
-    benchmark), with the reference of the one record of the failure. Returns the body."""
+    """The client's page: the status, under 1 MB, with the reference of the one record of
+    the failure (a hang is the test timeout's to catch). Returns the body."""
     assert got.status == status
     assert len(got.body) < 1_000_000
-    assert got.seconds < 1.0
     references = {ref for _, _, ref in lines.lines if ref != "-"}
     assert len(references) == 1, lines.lines
     reference = references.pop()

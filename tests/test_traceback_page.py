@@ -469,9 +469,7 @@ def test_values_still_waiting_when_the_repr_budget_runs_out_say_so() -> None:
         a, b, c = Slow(), Slow(), Slow()  # noqa: F841
         raise RuntimeError("slow reprs")
 
-    started = time.perf_counter()
     report = report_of(slow, Policy(repr_budget=0.01))
-    assert time.perf_counter() - started < 0.04  # the first repr is abandoned at the deadline
     shown = locals_of(report)
     assert shown["a"] == "<repr timed out: still running when the 0.01 s for values ran out>"
     assert shown["b"] == shown["c"] == "<not shown: the time budget for values ran out>"
