@@ -34,7 +34,7 @@ from .model import (
 )
 from .places import where
 from .policy import Policy, bound, cut_middle, safe_text
-from .request import ENVIRON_KEYS, Pairs, RequestFields
+from .request import ENVIRON_KEYS, MAX_FIELDS, Pairs, RequestFields
 from .secrets import Secrets
 from .sensitive import marked_names
 from .template_errors import Spot, function_name, is_template_frame
@@ -90,6 +90,13 @@ def build_report(
         notices.append(
             f"The search for secrets stopped at its bound: {secrets.unsearched} values were "
             "not looked into, and a secret held only there is not masked where else it shows."
+        )
+    unread = request.query_unread + request.form_unread if request is not None else 0
+    if unread:
+        notices.append(
+            f"The request holds {unread:,} more query arguments or form fields than debugpages "
+            f"reads ({MAX_FIELDS:,} of each): they are not shown, nor searched for secrets, and "
+            "a secret held only there is not masked where else it shows."
         )
     if secrets.left_out:
         notices.append(
@@ -492,10 +499,13 @@ def shrink(report: ErrorReport) -> ErrorReport:
 def request_view(request: RequestFields, policy: Policy, values: Values) -> RequestView:
     """The request as the page shows it: secret fields masked by name, every field by value."""
 
-    def fields(pairs: Pairs) -> tuple[Variable, ...]:
-        secret = values.masker.finds("\n".join(text for pair in pairs for text in pair))
+    limit = policy.max_variables  # of each kind of field
+
+    def fields(pairs: Pairs, unread: int = 0) -> tuple[Variable, ...]:
+        kept = pairs[:limit]
+        secret = values.masker.finds("\n".join(text for pair in kept for text in pair))
         shown = []
-        for name, value in pairs:
+        for name, value in kept:
             shown_name = safe_text(values.masker.text(name) if secret else name)
             if policy.is_sensitive(name):
                 shown.append(Variable(shown_name, MASK, False, True))
@@ -503,20 +513,30 @@ def request_view(request: RequestFields, policy: Policy, values: Values) -> Requ
                 shown.append(Variable(shown_name, *values.text(value)))
             else:
                 shown.append(Variable(shown_name, *policy.text(value)))
+        if len(pairs) + unread > len(kept):
+            shown.append(Variable("…", _more(len(pairs) + unread - len(kept)), True))
         return tuple(shown)
 
+    cookies = [safe_text(values.masker.text(name)) for name, _ in request.cookies[:limit]]
+    if len(request.cookies) > limit:
+        cookies.append(f"… {_more(len(request.cookies) - limit)}")
     environ = tuple((k, v) for k, v in request.environ if k in ENVIRON_KEYS)
     return RequestView(
         method=values.text(request.method, 64)[0],
         url=values.text(request.url)[0],
         path=values.text(request.path)[0],
-        query=fields(request.query),
-        form=fields(request.form),
+        query=fields(request.query, request.query_unread),
+        form=fields(request.form, request.form_unread),
         files=fields(request.files),
         headers=fields(request.headers),
-        cookies=tuple(safe_text(values.masker.text(name)) for name, _ in request.cookies),
+        cookies=tuple(cookies),
         environ=fields(environ),
     )
+
+
+def _more(left: int) -> str:
+    """What a list of the request's fields says of those it does not show."""
+    return f"{left:,} more not shown"
 
 
 def environment_view(policy: Policy, values: Values) -> tuple[Variable, ...]:

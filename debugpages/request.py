@@ -25,6 +25,9 @@ T = TypeVar("T")
 Pairs = tuple[tuple[str, str], ...]
 
 _MAX_FORM_BYTES = 1024 * 1024
+MAX_FIELDS = 10_000
+"""Query arguments, and form fields, read at most (the page shows fewer): a request can
+carry a million, and every one read is judged by name and searched for secrets."""
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 ENVIRON_KEYS = (
     "REMOTE_ADDR", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SCRIPT_NAME",
@@ -48,6 +51,10 @@ class RequestFields:
     environ: Pairs = ()
     """The environ keys the page shows (``ENVIRON_KEYS``), and every key of a string value
     (for the secrets step only: a middleware may keep a token there)."""
+    query_unread: int = 0
+    """Query arguments past ``MAX_FIELDS``: neither shown nor searched for secrets."""
+    form_unread: int = 0
+    """Form fields past ``MAX_FIELDS``: neither shown nor searched for secrets."""
 
 
 def read_request(
@@ -57,18 +64,22 @@ def read_request(
     ``url``: whether to rebuild the URL (only a page shows it)."""
     no_pairs: Pairs = ()
     form_pairs, file_pairs = _attempt(lambda: _form(environ, form), (no_pairs, no_pairs))
+    query, query_unread = _attempt(lambda: _query(environ), (no_pairs, 0))
+    form_unread = max(0, len(form_pairs) - MAX_FIELDS)
     return RequestFields(
         method=_attempt(lambda: str(environ.get("REQUEST_METHOD", "?")), "?"),
         url=_attempt(lambda: _url(environ), "?") if url else "",
         path=_attempt(lambda: _path(environ), "?"),
-        query=_attempt(lambda: _query(environ), no_pairs),
-        form=form_pairs,
+        query=query,
+        form=form_pairs[:MAX_FIELDS],
         files=file_pairs,
         headers=_attempt(lambda: _headers(environ), no_pairs),
         cookies=_attempt(lambda: _cookies(environ), no_pairs),
         environ=_attempt(
             lambda: _pairs((k, v) for k, v in environ.items() if isinstance(v, str)), no_pairs
         ),
+        query_unread=query_unread,
+        form_unread=form_unread,
     )
 
 
@@ -100,7 +111,7 @@ def _form(environ: Mapping[str, Any], parsed: object) -> tuple[Pairs, Pairs]:
 
 def _multi(form: object) -> Pairs:
     """A multi-valued form (werkzeug's ``MultiDict``, Django's ``QueryDict``): every value."""
-    found = entries(form, 10_000)
+    found = entries(form, MAX_FIELDS)
     if found is None:
         return ()
     pairs = []
@@ -157,11 +168,16 @@ def _url(environ: Mapping[str, Any]) -> str:
     return get_current_url(scheme, get_host(dict(environ)), root, _path(environ))
 
 
-def _query(environ: Mapping[str, Any]) -> Pairs:
+def _query(environ: Mapping[str, Any]) -> tuple[Pairs, int]:
+    """The first ``MAX_FIELDS`` arguments, and how many more there are (the rest is never
+    split: its ``&`` are counted)."""
     query = environ.get("QUERY_STRING")
     if not isinstance(query, str) or not query:
-        return ()
-    return tuple(parse_qsl(_wsgi_text(query), keep_blank_values=True, errors="replace"))
+        return (), 0
+    pieces = query.split("&", MAX_FIELDS)
+    unread = pieces.pop().count("&") + 1 if len(pieces) > MAX_FIELDS else 0
+    read = "&".join(pieces)
+    return tuple(parse_qsl(_wsgi_text(read), keep_blank_values=True, errors="replace")), unread
 
 
 def _cookies(environ: Mapping[str, Any]) -> Pairs:
