@@ -266,9 +266,7 @@ class _Walk:
                 step = steps[index]
                 step.run, step.repeated, step.left_out_before = run, repeated, before
                 captured.steps.append(step)
-        with_context = len(captured.steps) - policy.max_frames_with_context
-        for position, step in enumerate(captured.steps):
-            step.context = policy.context_lines if position >= with_context else 0
+        _give_context(captured.steps, policy.max_frames_with_context, policy.context_lines)
         captured.without_locals = _give_locals(captured.steps, policy.max_frames_with_locals)
         if kept is not None:
             kept_indexes = {index for index, *_ in kept}
@@ -311,6 +309,17 @@ class _Walk:
         )
         running = id(frame) in self.running
         return Step(frame, summary, code.co_qualname, lasti, running, is_library(code.co_filename))
+
+
+def _give_context(steps: list[Step], budget: int, lines: int) -> None:
+    """Give ``lines`` of source around their line to the innermost application frames,
+    then the innermost library frames, ``budget`` frames in all; the others show their
+    line alone (a view under thirty template-engine frames keeps its context)."""
+    inward = steps[::-1]
+    for rank, step in enumerate(
+        [s for s in inward if not s.library] + [s for s in inward if s.library]
+    ):
+        step.context = lines if rank < budget else 0
 
 
 def _give_locals(steps: list[Step], budget: int) -> int:

@@ -108,8 +108,9 @@ class Policy:
     max_message_chars: int = 8192
     max_frames_with_locals: int = 10
     max_frames_with_context: int = 30
-    """Innermost frames shown with ``context_lines`` around their line; outer ones show
-    their line alone (a 200-frame stack stays readable and small)."""
+    """Frames shown with ``context_lines`` around their line, the innermost application
+    frames first, then library frames; others show their line alone (a 200-frame stack
+    stays readable and small)."""
     max_variables: int = 100
     max_group_members: int = 15
     max_chain: int = 20

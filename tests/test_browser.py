@@ -291,3 +291,36 @@ def test_a_template_error_shows_exception_template_and_line_on_the_first_screen(
             assert box is not None, element
             assert box["y"] >= 0, (element, box)
             assert box["y"] + box["height"] <= 800, (element, box)
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_a_task_groups_members_are_on_the_first_screen_under_uvicorn(
+    browser: Any, dark: bool, tmp_path: Path
+) -> None:
+    """A TaskGroup's "unhandled errors" says nothing by itself: its members' types and
+    messages need no scrolling at 1280 x 800."""
+    from .frameworks import running
+
+    argv = ["uvicorn", "--factory", "tests.test_first_screen:quote_app", "--port", "{port}"]
+    with running(argv, tmp_path / "uvicorn.log") as server:
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 800}, color_scheme="dark" if dark else "light"
+        )
+        try:
+            page = context.new_page()
+            response = page.goto(f"{server.base}/quote?sku=tea")
+            assert response.status == 500
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            scheme = "dark" if dark else "light"
+            page.screenshot(path=str(SHOTS / f"task-group-{scheme}-1280x800.png"))
+            members = page.locator("ul.members li")
+            texts = [members.nth(i).inner_text() for i in range(members.count())]
+            assert any("ConnectionError: the warehouse is down" in t for t in texts), texts
+            assert any(t.startswith("LookupError: no price for tea") for t in texts), texts
+            for i in range(members.count()):
+                box = members.nth(i).bounding_box()
+                assert box is not None
+                assert box["y"] >= 0, (texts[i], box)
+                assert box["y"] + box["height"] <= 800, (texts[i], box)
+        finally:
+            context.close()
