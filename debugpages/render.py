@@ -13,6 +13,7 @@ templates are ready before the first failure, which imports and compiles nothing
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
 import json
 import logging
@@ -49,10 +50,26 @@ BUILTIN_TEMPLATES = _builtin_dir()
 
 
 def plain(value: Any) -> Any:
-    """Turn the model's dataclasses into plain dicts, for ``tojson``."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    return value
+    """The model's dataclasses as plain dicts (their tuples as lists), for ``tojson``.
+
+    What ``dataclasses.asdict`` gives, as JSON sees it, without its copy of every leaf:
+    the model holds only text, numbers and ``None`` (half of a JSON page's time went to
+    ``asdict``)."""
+    kind: type = type(value)
+    if kind is tuple or kind is list:
+        return [plain(item) for item in value]
+    if kind is dict:
+        return {key: plain(item) for key, item in value.items()}
+    names = _fields(kind) if hasattr(kind, "__dataclass_fields__") else None
+    if names is None:
+        return value
+    return {name: plain(getattr(value, name)) for name in names}
+
+
+@functools.cache
+def _fields(kind: type) -> tuple[str, ...]:
+    """The names of a model class's fields, in order."""
+    return tuple(field.name for field in dataclasses.fields(kind))
 
 
 def _escape_text(text: str) -> str:

@@ -887,3 +887,57 @@ def test_a_limit_holds_for_the_page_and_the_text_alike() -> None:
     assert len(report.exception.members) == 3
     assert report.traceback.count("ValueError: member") == 3
     assert "and 9 more exceptions" in report.traceback
+
+
+# --- the JSON page's model ------------------------------------------------------------
+
+
+def _group() -> None:
+    try:
+        raise KeyError("cause")
+    except KeyError as cause:
+        error = ValueError("chained")
+        error.add_note("a note")
+        raise ExceptionGroup("two", [error, TypeError("other")]) from cause
+
+
+def _template() -> None:
+    import jinja2
+
+    jinja2.Environment().from_string("{% for x in items %}{{ x.missing() }}{% endfor %}").render(
+        items=[1]
+    )
+
+
+def _syntax() -> None:
+    compile("def broken(:\n    pass\n", "broken.py", "exec")
+
+
+@pytest.mark.parametrize("fail", [_group, _template, _syntax, lambda: Basket().total()])
+def test_the_json_page_holds_what_asdict_would_give(fail: Callable[[], object]) -> None:
+    import dataclasses
+
+    from debugpages.render import plain
+
+    report = report_of(fail)
+    assert json.dumps(plain(report)) == json.dumps(dataclasses.asdict(report))
+    assert json.dumps(plain(report.exception)) == json.dumps(dataclasses.asdict(report.exception))
+
+
+def test_the_json_page_holds_what_asdict_would_give_for_a_request_too() -> None:
+    import dataclasses
+
+    from werkzeug.test import EnvironBuilder
+
+    from debugpages.render import plain
+
+    environ = EnvironBuilder(
+        "/orders/7?page=2", method="POST", data={"qty": "3", "password": "hunter2-secret"},
+        headers={"Cookie": "sid=abcdef123456; theme=dark", "X-Trace": "t"},
+    ).get_environ()  # fmt: skip
+    try:
+        Basket().total()
+    except ValueError as exc:
+        report = capture(exc, environ, Policy())
+    assert report.request is not None
+    assert json.dumps(plain(report)) == json.dumps(dataclasses.asdict(report))
