@@ -21,6 +21,7 @@ from types import FrameType
 from typing import Any
 
 from .capture import Capture, Captured
+from .sources import refusal
 
 _JINJA_MARK = "__jinja_exception__"
 """A global of the frames Jinja makes to stand for template code (``jinja2/debug.py``)."""
@@ -237,7 +238,11 @@ def _tag_of(text: str, contents: object) -> tuple[int, int] | None:
 
 
 def _file(filename: str) -> list[str]:
-    return [line.rstrip("\r\n") for line in linecache.getlines(filename)] if filename else []
+    """The lines of a template's file; none from a file that is not safe to read (a FIFO,
+    a device, a huge file: an exception may name any file)."""
+    if not filename or refusal(filename) is not None:
+        return []
+    return [line.rstrip("\r\n") for line in linecache.getlines(filename)]
 
 
 def _text(value: object) -> str:

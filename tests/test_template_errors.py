@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import html
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -436,6 +437,29 @@ def test_a_template_without_a_file_is_named_as_jinja_names_it() -> None:
     page = client.get("/page.html", headers=HTML).get_data(as_text=True)
     assert "In template <template>, line 1" in header(page)  # Jinja's own name for it
     assert "The template's source is not available." in strip(template_section(page))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_template_error_naming_a_file_that_is_not_safe_to_read_gets_its_page(
+    tmp_path: Path, kind: str
+) -> None:
+    """An extension or filter may raise Jinja's ``TemplateSyntaxError`` itself, naming any
+    file and carrying no source: reading a FIFO for the Template section hung the page."""
+    named = tmp_path / "snippet.html"
+    if kind == "fifo":
+        os.mkfifo(named)
+    else:
+        named.mkdir()
+
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        raise jinja2.TemplateSyntaxError("unexpected end of snippet", 2, "snippet", str(named))
+
+    client = WerkzeugClient(ErrorPages(app, mode="on"))
+    page = client.get("/", headers=HTML).get_data(as_text=True)
+    assert f"In template {named}, line 2" in header(page)
+    assert "The template's source is not available." in strip(template_section(page))
+    data = json.loads(client.get("/", headers=JSON).get_data(as_text=True))
+    assert data["template"]["source"] == []
 
 
 def test_a_secret_in_a_template_source_is_masked_there_too(tmp_path: Path) -> None:
