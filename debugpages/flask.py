@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from .config import Folder, flag
 from .editor import Editor
-from .frameworks import VIEW_KEY
+from .frameworks import FORM_KEY, VIEW_KEY
 from .policy import Policy
 from .respond import is_passthrough
 from .stack import HEADROOM
@@ -111,10 +111,13 @@ def init_app(
 
 
 def _record_endpoint(sender: Flask, **extra: object) -> None:
-    """Keep the failing request's endpoint for the page ("Raised during"): Flask pops the
-    request before the exception reaches ``ErrorPages``."""
+    """Keep the failing request's endpoint for the page ("Raised during"), and the form
+    the view read: Flask pops the request before the exception reaches ``ErrorPages``."""
     if request.url_rule is not None:
         request.environ[VIEW_KEY] = request.url_rule.endpoint
+    parsed = request.__dict__  # werkzeug's cached form and files, when the view read them
+    if "form" in parsed:
+        request.environ[FORM_KEY] = (parsed["form"], parsed.get("files"))
 
 
 def _catch_all(app: Flask) -> ErrorHandler | None:

@@ -53,6 +53,11 @@ VIEW_KEY = "debugpages.view"
 reaches the middleware)."""
 
 
+FORM_KEY = "debugpages.form"
+"""The environ key where an adapter keeps the form and files the view read, as a pair
+(Flask's: its request, which caches them, is gone from the environ by then)."""
+
+
 def recorded_view(environ: Mapping[str, Any]) -> str | None:
     """The view an adapter recorded in ``environ`` (``VIEW_KEY``), if any."""
     view = environ.get(VIEW_KEY)

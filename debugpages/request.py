@@ -19,6 +19,7 @@ from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_host
 
+from .frameworks import FORM_KEY
 from .structure import entries
 
 T = TypeVar("T")
@@ -101,6 +102,9 @@ def _pairs(items: Iterable[tuple[object, object]]) -> Pairs:
 def _form(environ: Mapping[str, Any], parsed: object) -> tuple[Pairs, Pairs]:
     """The form's fields, and its files (names and types only)."""
     if parsed is None:
+        kept = environ.get(FORM_KEY)  # what Flask's view read, kept by debugpages.flask
+        if isinstance(kept, tuple) and len(kept) == 2:
+            return _multi(kept[0]), _files(kept[1])
         request = environ.get("werkzeug.request")
         cached = getattr(request, "__dict__", {})
         if isinstance(request, Request) and "form" in cached:  # werkzeug, Flask: parsed

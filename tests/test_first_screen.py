@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -16,16 +17,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.test import Client, override_settings
 from django.urls import path
+from flask import Flask, request
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+import debugpages.flask
 from debugpages import ASGIErrorPages
 
 from . import django_site  # noqa: F401  (configures Django: settings, templates)
-from .test_template_errors import HTML, JSON, frames, strip
+from .test_template_errors import HTML, JSON, Frame, frames, strip
 
 TEXT = {"Accept": "text/plain"}
 
@@ -138,3 +141,43 @@ def test_the_production_page_names_no_member(accept: dict[str, str]) -> None:
 def quote_app() -> Starlette:
     """The quote app in ``on``, for uvicorn (``--factory``) under the browser tests."""
     return quote_client("on").app  # type: ignore[no-any-return]
+
+
+# The form a Flask view read, in the Request section.
+
+
+def signup_app() -> Flask:
+    app = Flask(__name__)
+
+    @app.post("/signup")
+    def signup() -> str:
+        email = request.form["email"]
+        avatar = request.files["avatar"]
+        raise ValueError(f"no account for {email} ({avatar.filename})")
+
+    debugpages.flask.init_app(app, mode="on")
+    return app
+
+
+def test_the_form_a_flask_view_read_is_in_the_request_section() -> None:
+    """Flask drops its request (and the form it parsed) before debugpages sees the
+    exception; the body is read by then, so the page showed no form at all."""
+    client = signup_app().test_client()
+    form = {
+        "email": "ada@example.org",
+        "password": "correct-Horse-7",
+        "avatar": (io.BytesIO(b"GIF89a"), "ada.gif"),
+    }
+    page = client.post("/signup", data=form, headers=HTML).get_data(as_text=True)
+    section = page[
+        page.index('<h2 id="request">') : page.index("</section>", page.index('<h2 id="request">'))
+    ]
+    rows = Frame("request", section).locals  # each table's rows, by name
+    assert rows["email"] == "ada@example.org"
+    assert rows["password"] == "********"
+    assert rows["avatar"] == "'ada.gif' (image/gif)"
+    assert "correct-Horse-7" not in page
+    form["avatar"] = (io.BytesIO(b"GIF89a"), "ada.gif")
+    data = json.loads(client.post("/signup", data=form, headers=JSON).get_data(as_text=True))
+    fields = {field["name"]: field["text"] for field in data["request"]["form"]}
+    assert fields == {"email": "ada@example.org", "password": "********"}
