@@ -153,7 +153,7 @@ def request_line(environ: Mapping[str, Any], masker: Masker = NO_MASKER) -> tupl
     """The method and path of a request, escaped to one line so no request forges log lines."""
     method = one_line(str(environ.get("REQUEST_METHOD", "?")))[:64]
     raw_path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
-    return method, masker.text(one_line(raw_path)[:2048])
+    return method, masker.head(one_line(raw_path), 2048)  # masked, then cut
 
 
 def report_log(

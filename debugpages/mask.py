@@ -23,18 +23,22 @@ MASK = "********"
 _PERCENT = re.compile(r"%[0-9A-F]{2}")
 _URL_CREDENTIALS = re.compile(
     r"(\b[A-Za-z][A-Za-z0-9+.\-]*://)"  # the scheme
-    r"([^\s/?#@:]*:\S*?|[^\s/?#@:]+)"  # user:password, the password of any characters; a token
+    r"([^\s/?#@:]*:(?!\d+[/?#])\S*?|[^\s/?#@:]+)"  # user:password (the password of any
+    # characters, but a port and a path: http://host:8000/?email=ada@example.org); a token
     r"@(?=[^\s@/?#]*(?:[/?#\s'\"<>)\]},;]|$))"  # then a host, up to where the host ends
 )
 _URL_REACH = 2048
 """How far past a cut a URL's ``user:password@`` is looked for."""
 
 
+_IRI_QUERY = re.compile("[\x00-\x20%\x7f&=+#\ud800-\udfff]")
+_IRI_PATH = re.compile("[\x00-\x20%\x7f/?#\ud800-\udfff]")
+"""What ``werkzeug.urls.uri_to_iri`` keeps percent-encoded in a query, in a path."""
 _PLAIN = re.compile(r"[A-Za-z0-9._~-]*")
+"""Characters that no escaping changes (URL's unreserved ones): most tokens are made of them."""
 _RESERVED = re.compile(r"[^A-Za-z0-9._~-]")
 _UNESCAPED = re.compile(r"[ !#-%(-;=?-\[\]-~]*")
 """Printable ASCII but ``" & ' < > \\``: what ``repr``, JSON and HTML leave as it is."""
-"""Characters that no escaping changes (URL's unreserved ones): most tokens are made of them."""
 
 
 def forms(secret: str) -> set[str]:
@@ -44,18 +48,13 @@ def forms(secret: str) -> set[str]:
     tokens, and the escapings of text leave them as they are."""
     if _PLAIN.fullmatch(secret):  # no escaping changes it: itself and its base64
         return {secret, *_base64(secret)}
-    found = {secret}
-    if not _UNESCAPED.fullmatch(secret):
-        found |= {
-            safe_text(secret),  # with its controls and lone surrogates escaped, as pages show it
-            repr(secret)[1:-1],
-            repr(secret + "'\"")[1:-4],  # inside single quotes: ' escaped, as repr does with both
-            json.dumps(secret)[1:-1],
-            json.dumps(secret, ensure_ascii=False)[1:-1],
-            html.escape(secret),
-        }
+    texts = {secret, *iri_encoded(secret)}
+    found = set(texts)
     for encoded in percent_encoded(secret):
         found |= {encoded, _PERCENT.sub(lambda m: m.group().lower(), encoded)}
+    for text in texts:
+        if not _UNESCAPED.fullmatch(text):
+            found |= _escaped(text)
     found |= _base64(secret)
     lines = [line.strip() for line in secret.splitlines() if line.strip()]
     if len(lines) > 1:  # a key file: each line shows on its own, or all of them joined
@@ -64,12 +63,45 @@ def forms(secret: str) -> set[str]:
     return found
 
 
+def _escaped(text: str) -> set[str]:
+    """``text`` escaped as a page's texts are made: inside a ``repr`` (and a repr inside a
+    repr: an exception's message in a local), in JSON text, HTML-escaped (by ``html`` and
+    Django, and by markupsafe and Jinja)."""
+    quoted = {repr(text)[1:-1], repr(text + "'\"")[1:-4]}  # in single quotes: ' escaped
+    escaped = html.escape(text)
+    return {
+        text,
+        safe_text(text),  # with its controls and lone surrogates escaped, as pages show it
+        *quoted,
+        *(again for form in quoted for again in (repr(form)[1:-1], repr(form + "'\"")[1:-4])),
+        json.dumps(text)[1:-1],
+        json.dumps(text, ensure_ascii=False)[1:-1],
+        escaped,
+        escaped.replace("&#x27;", "&#39;").replace("&quot;", "&#34;"),
+    }
+
+
 def percent_encoded(secret: str) -> tuple[str, str]:
     """``secret`` URL-encoded as ``urllib.parse.quote`` and ``quote_plus`` do it (nothing
     kept but the unreserved characters), without their per-byte Python loop."""
     raw = secret.encode("utf-8", "surrogatepass").decode("latin-1")  # a character a byte
     quoted = _RESERVED.sub(lambda m: f"%{ord(m.group()):02X}", raw)
     return quoted, quoted.replace("%20", "+")
+
+
+def iri_encoded(secret: str) -> set[str]:
+    """``secret`` in a query or a path as werkzeug's ``request.url`` shows it (an IRI, as
+    ``werkzeug.urls.uri_to_iri`` makes it): decoded but for controls, blanks (``%20`` or
+    ``+``), ``%`` and what the part reserves."""
+    found = set()
+    for kept in (_IRI_QUERY, _IRI_PATH):
+        encoded = kept.sub(_percent, secret)
+        found |= {encoded, encoded.replace("%20", "+")}
+    return found
+
+
+def _percent(match: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8", "surrogatepass"))
 
 
 def _base64(secret: str) -> set[str]:
@@ -88,6 +120,16 @@ def url_credentials(text: str) -> list[str]:
     if "://" not in text:
         return []
     return [match.group(2) for match in _URL_CREDENTIALS.finditer(text)]
+
+
+_WHOLE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([^\s/?#@:]*:(?!\d+[/?#]).+)@[^@\s]*")
+
+
+def whole_url_credentials(text: str) -> list[str]:
+    """The ``user:password`` of a text that is one URL (an OS variable's value): the
+    password up to the URL's last ``@``, whatever it holds, blanks too."""
+    found = _WHOLE_URL.fullmatch(text.strip())
+    return [] if found is None else [found.group(1)]
 
 
 class Masker:

@@ -17,19 +17,21 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import islice
 from types import FrameType
+from urllib.parse import unquote_plus
 
 from werkzeug.http import parse_cookie
 
 from .capture import Captured
-from .mask import MASK, Masker, forms, url_credentials
+from .mask import MASK, Masker, forms, url_credentials, whole_url_credentials
 from .policy import MIN_ENVIRON_SECRET, Policy
 from .request import RequestFields
 from .sensitive import marked_names
-from .structure import SEQUENCES, entries, fields, name_of
+from .structure import SEQUENCES, entries, fields, instance_dict, name_of
 
 _MAX_VISITS = 20_000
 """Values looked into per failure, at most: the search stays cheap on a huge graph."""
@@ -42,6 +44,11 @@ _URL_TEXT = 64 * 1024
 """Characters of a text searched for URLs with credentials."""
 _LONGEST_SECRET = 4096
 """Longer secrets (a key file) are masked line by line."""
+_JWT = re.compile(r"eyJ[\w-]+\.([\w-]+)\.([\w-]*)")
+"""A JSON Web Token: header, payload and signature, each in URL-safe base64."""
+_QUERY = re.compile(r"[?&;]([^\s=&#;?'\"<>]+)=([^\s&#;'\"<>]+)")
+"""A query argument in a URL: its name and its value, as written."""
+_ARGS = BaseException.__dict__["args"]
 _LEXER_TOKENS = frozenset({("django.template.base", "Token"), ("jinja2.lexer", "Token")})
 _TEMPLATE_ENGINES = ("django.template.", "jinja2.")
 """Modules where a ``token`` is a piece of a template's source, not a credential."""
@@ -61,8 +68,12 @@ class Secrets:
 NO_SECRETS = Secrets(Masker())
 
 
+Place = tuple[FrameType | BaseException, bool]
+"""A frame, with whether it still runs; or an exception (``False``)."""
+
+
 def find_secrets(
-    frames: Iterable[tuple[FrameType, bool]],
+    frames: Iterable[Place],
     request: RequestFields | None,
     policy: Policy,
     environ: Mapping[str, str] | None = None,
@@ -70,18 +81,25 @@ def find_secrets(
     read: object = None,
 ) -> Secrets:
     """The secrets of the frames (each with whether it still runs: its locals are then
-    not read), the request and the OS environment (``environ``: ``os.environ``);
-    ``read``: the WSGI environ ``request`` was read from (its strings are searched)."""
+    not read) and exceptions (``frames_of``), the request and the OS environment
+    (``environ``: ``os.environ``); ``read``: the WSGI environ ``request`` was read from
+    (its strings are searched)."""
     search = _Search(policy, read)
     least = max(MIN_ENVIRON_SECRET, policy.min_secret_chars)
-    for value in _sensitive_variables(os.environ if environ is None else environ, policy):
+    environment = os.environ if environ is None else environ
+    for value in _sensitive_variables(environment, policy):
         search.add(value, least)
+    for value in _urls(environment):  # DATABASE_URL: its password shows in a split URL too
+        search.credentials_in(value, least, whole=True)
     if request is not None:
         search.request(request)
-    for frame, running in frames:
+    for place, running in frames:
         if not running:
             try:
-                search.frame(frame)
+                if isinstance(place, BaseException):
+                    search.value(place, False, 0)
+                else:
+                    search.frame(place)
             except BaseException:  # a frame too odd to read: the secrets found so far stand
                 search.unsearched += 1
     return search.result()
@@ -104,6 +122,20 @@ def _sensitive_variables(environment: Mapping[str, str], policy: Policy) -> Iter
         raw = data.get(key)
         if raw is not None:
             yield decode_value(raw)
+
+
+def _urls(environment: Mapping[str, str]) -> Iterator[str]:
+    """The values of the OS variables that hold a URL, whatever their names."""
+    data = getattr(environment, "_data", None)
+    decode_value = getattr(environment, "decodevalue", None)
+    if isinstance(data, dict) and callable(decode_value):  # os.environ: its own storage
+        values = [raw for raw in list(data.values()) if isinstance(raw, bytes)]
+        if b"://" in b"\n".join(values):  # one search for the common case: no URL
+            yield from (decode_value(raw) for raw in values if b"://" in raw)
+        return
+    for value in list(environment.values()):
+        if isinstance(value, str) and "://" in value:
+            yield value
 
 
 class _Search:
@@ -153,6 +185,10 @@ class _Search:
                 continue
             self.found.add(text)
             self.chars += len(text)
+            jwt = _JWT.fullmatch(text)
+            if jwt is not None:  # split, a JWT shows its payload and signature apart
+                for part in (jwt.group(1), jwt.group(2), text.rpartition(".")[0]):
+                    self.add(part, max(least, 8))
 
     def frame(self, frame: FrameType) -> None:
         marked = marked_names(frame.f_code)
@@ -219,6 +255,14 @@ class _Search:
                         continue
                 yield None, item, index
             return
+        if isinstance(value, BaseException):  # its arguments, then its attributes and notes
+            args = _ARGS.__get__(value)
+            for index, item in enumerate(islice(args if type(args) is tuple else (), _MAX_NAMES)):
+                yield None, item, index
+            own = instance_dict(value) or {}
+            for index, (attribute, item) in enumerate(islice(dict.items(own), _MAX_NAMES)):
+                yield name_of(attribute), item, index
+            return
         if isinstance(value, dict) and value is self.read:  # the request's environ: its
             for key, item in dict.items(value):  # text was searched as request fields
                 if type(item) is not str:
@@ -266,14 +310,24 @@ class _Search:
                 return
         self.add(text)
 
-    def credentials_in(self, text: str) -> None:
+    def credentials_in(self, text: str, least: int | None = None, *, whole: bool = False) -> None:
         """The credentials of the URLs in ``text``: ``user:password`` and the password (a
-        URL's user alone, ``git@``, is only masked where the URL shows)."""
-        for found in url_credentials(text[:_URL_TEXT]):
-            _, colon, password = found.partition(":")
+        URL's user alone, ``git@``, is only masked where the URL shows), and the values of
+        query arguments with secret names; ``whole``: the text is one URL, whose password
+        may hold anything, blanks too."""
+        found = url_credentials(text[:_URL_TEXT])
+        if "?" in text:  # https://api.example.com/v1?api_key=...
+            for name, value in _QUERY.findall(text, 0, _URL_TEXT):
+                if self.policy.is_sensitive(unquote_plus(name)):
+                    self.add(value, least)
+                    self.add(unquote_plus(value), least)
+        if whole:
+            found += whole_url_credentials(text[:_URL_TEXT])
+        for credentials in found:
+            _, colon, password = credentials.partition(":")
             if colon and password:
-                self.add(found)
-                self.add(password)
+                self.add(credentials, least)
+                self.add(password, least)
 
     def credentials(self, header: str) -> None:
         """An ``Authorization`` value: the whole, the credentials, and Basic's password."""
@@ -289,10 +343,14 @@ class _Search:
             self.add(text.partition(":")[2])
 
 
-def frames_of(exceptions: Iterable[Captured]) -> Iterator[tuple[FrameType, bool]]:
-    """Every frame of the captured exceptions, once each: first the frames the page shows
-    (innermost first), then those it does not (cut, hidden, collapsed)."""
+def frames_of(exceptions: Iterable[Captured]) -> Iterator[Place]:
+    """Where the secrets of the captured exceptions are: the exceptions themselves (their
+    arguments, attributes and notes), then every frame, once each: first the frames the
+    page shows (innermost first), then those it does not (cut, hidden, collapsed)."""
     exceptions = list(exceptions)
+    for captured in exceptions:
+        if captured.exc is not None:
+            yield captured.exc, False
     seen: set[int] = set()
     shown = [(s.frame, s.running) for c in exceptions for s in reversed(c.steps) if s.frame]
     for frame, running in [*shown, *(pair for c in exceptions for pair in c.others)]:

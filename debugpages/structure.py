@@ -83,7 +83,7 @@ def fields(value: object, limit: int) -> tuple[list[tuple[str, object]], int] | 
             if isinstance(member, types.MemberDescriptorType):
                 with contextlib.suppress(AttributeError):  # a slot never set
                     found.append((slot, member.__get__(value, kind)))
-    own = _instance_dict(value)
+    own = instance_dict(value)
     if own is not None:
         found += [(name, item) for name, item in dict.items(own) if isinstance(name, str)]
     elif not found:
@@ -97,7 +97,7 @@ def _mangled(cls: type, name: str) -> str:
     return name
 
 
-def _instance_dict(value: object) -> dict[str, Any] | None:
+def instance_dict(value: object) -> dict[str, Any] | None:
     """``value.__dict__`` where it is the interpreter's own (never a property's result)."""
     for cls in type(value).__mro__:
         descriptor = cls.__dict__.get("__dict__")

@@ -21,11 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import markupsafe
 import pytest
 from flask import Flask, render_template, request
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import Client
+from werkzeug.urls import uri_to_iri
 
 import debugpages.flask
 import debugpages.policy
@@ -716,21 +718,31 @@ _PLAIN_TEXT = st.text(
 
 
 def every_form(secret: str) -> set[str]:
-    """What ``forms`` promises: the secret through every escaping a page may apply."""
-    found = {
-        secret,
-        debugpages.policy.safe_text(secret),
-        repr(secret)[1:-1],
-        repr(secret + "'\"")[1:-4],
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        html.escape(secret),
-    }
-    for quoted in (
+    """What ``forms`` promises: the secret through every escaping a page may apply, and
+    through werkzeug's ``request.url`` (an IRI) too."""
+    quoted = [
         urllib.parse.quote(secret, safe="", errors="surrogatepass"),
         urllib.parse.quote_plus(secret, "", errors="surrogatepass"),
-    ):
-        found |= {quoted, re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quoted)}
+    ]
+    texts = {secret}
+    for prefix in ("http://h/?", "http://h/"):  # as werkzeug shows a query, a path
+        texts |= {uri_to_iri(prefix + text)[len(prefix) :] for text in quoted}
+    found = set()
+    for text in texts:
+        in_repr = {repr(text)[1:-1], repr(text + "'\"")[1:-4]}
+        found |= {
+            text,
+            debugpages.policy.safe_text(text),
+            *in_repr,
+            *(repr(r)[1:-1] for r in in_repr),  # a repr inside a repr
+            *(repr(r + "'\"")[1:-4] for r in in_repr),
+            json.dumps(text)[1:-1],
+            json.dumps(text, ensure_ascii=False)[1:-1],
+            html.escape(text),
+            str(markupsafe.escape(text)),  # Jinja's
+        }
+    for text in quoted:
+        found |= {text, re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), text)}
     raw = secret.encode("utf-8", "surrogatepass")
     for coded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
         found |= {coded.decode(), coded.decode().rstrip("=")}
