@@ -48,13 +48,13 @@ def forms(secret: str) -> set[str]:
     tokens, and the escapings of text leave them as they are."""
     if _PLAIN.fullmatch(secret):  # no escaping changes it: itself and its base64
         return {secret, *_base64(secret)}
-    texts = {secret, *iri_encoded(secret)}
-    found = set(texts)
+    found = {secret}
     for encoded in percent_encoded(secret):
         found |= {encoded, _PERCENT.sub(lambda m: m.group().lower(), encoded)}
-    for text in texts:
-        if not _UNESCAPED.fullmatch(text):
-            found |= _escaped(text)
+    for iri in iri_encoded(secret):  # in a <Request '...'> repr
+        found |= {iri, *_in_reprs(iri)[:2]}
+    if not _UNESCAPED.fullmatch(secret):
+        found |= _escaped(secret)
     found |= _base64(secret)
     lines = [line.strip() for line in secret.splitlines() if line.strip()]
     if len(lines) > 1:  # a key file: each line shows on its own, or all of them joined
@@ -64,21 +64,34 @@ def forms(secret: str) -> set[str]:
 
 
 def _escaped(text: str) -> set[str]:
-    """``text`` escaped as a page's texts are made: inside a ``repr`` (and a repr inside a
-    repr: an exception's message in a local), in JSON text, HTML-escaped (by ``html`` and
-    Django, and by markupsafe and Jinja)."""
-    quoted = {repr(text)[1:-1], repr(text + "'\"")[1:-4]}  # in single quotes: ' escaped
+    """``text`` escaped as a page's texts are made: in JSON text, HTML-escaped (by ``html``
+    and Django, and by markupsafe and Jinja), and inside a ``repr`` of a ``str`` or of
+    ``bytes``, itself, in JSON (a request's raw JSON body) and in a repr (an exception's
+    message that holds a repr, shown in a local)."""
+    in_json = {json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+    in_repr = {form for base in (text, *in_json) for form in _in_reprs(base)}
     escaped = html.escape(text)
     return {
         text,
         safe_text(text),  # with its controls and lone surrogates escaped, as pages show it
-        *quoted,
-        *(again for form in quoted for again in (repr(form)[1:-1], repr(form + "'\"")[1:-4])),
-        json.dumps(text)[1:-1],
-        json.dumps(text, ensure_ascii=False)[1:-1],
+        *in_json,
+        *in_repr,
+        *(again for form in _in_reprs(text)[:2] for again in _in_reprs(form)[:2]),
         escaped,
         escaped.replace("&#x27;", "&#39;").replace("&quot;", "&#34;"),
     }
+
+
+def _in_reprs(text: str) -> tuple[str, str, str, str]:
+    """``text`` inside the repr of a ``str`` and of its UTF-8 ``bytes``, each as Python
+    quotes it alone and with both quotes around it (``'`` escaped)."""
+    raw = text.encode("utf-8", "surrogatepass")
+    return (
+        repr(text)[1:-1],
+        repr(text + "'\"")[1:-4],
+        repr(raw)[2:-1],
+        repr(raw + b"'\"")[2:-4],
+    )
 
 
 def percent_encoded(secret: str) -> tuple[str, str]:

@@ -724,20 +724,26 @@ def every_form(secret: str) -> set[str]:
         urllib.parse.quote(secret, safe="", errors="surrogatepass"),
         urllib.parse.quote_plus(secret, "", errors="surrogatepass"),
     ]
-    texts = {secret}
-    for prefix in ("http://h/?", "http://h/"):  # as werkzeug shows a query, a path
-        texts |= {uri_to_iri(prefix + text)[len(prefix) :] for text in quoted}
     found = set()
-    for text in texts:
-        in_repr = {repr(text)[1:-1], repr(text + "'\"")[1:-4]}
+    for prefix in ("http://h/?", "http://h/"):  # as werkzeug shows a query, a path
+        for iri in (uri_to_iri(prefix + text)[len(prefix) :] for text in quoted):
+            found |= {iri, repr(iri)[1:-1], repr(iri + "'\"")[1:-4]}  # in <Request '...'>
+
+    def in_reprs(text: str) -> set[str]:  # of a str, of its bytes; alone, among quotes
+        raw = text.encode("utf-8", "surrogatepass")
+        quoted = [repr(text), repr(text + "'\""), repr(raw), repr(raw + b"'\"")]
+        return {quoted[0][1:-1], quoted[1][1:-4], quoted[2][2:-1], quoted[3][2:-4]}
+
+    for text in [secret]:
+        in_json = {json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+        str_reprs = {repr(text)[1:-1], repr(text + "'\"")[1:-4]}
         found |= {
             text,
             debugpages.policy.safe_text(text),
-            *in_repr,
-            *(repr(r)[1:-1] for r in in_repr),  # a repr inside a repr
-            *(repr(r + "'\"")[1:-4] for r in in_repr),
-            json.dumps(text)[1:-1],
-            json.dumps(text, ensure_ascii=False)[1:-1],
+            *in_json,
+            *(form for base in (text, *in_json) for form in in_reprs(base)),
+            *(repr(r)[1:-1] for r in str_reprs),  # a repr inside a repr
+            *(repr(r + "'\"")[1:-4] for r in str_reprs),
             html.escape(text),
             str(markupsafe.escape(text)),  # Jinja's
         }

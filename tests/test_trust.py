@@ -51,15 +51,19 @@ def betrayals(secret: str) -> dict[str, str]:
     """Each way ``secret`` could show in a page or a log, by name."""
     raw = secret.encode()
     in_repr = repr(secret + "'\"")[1:-4]  # inside single quotes, both quotes in the text
+    in_json, in_json_utf8 = json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]
     found = {
         "raw": secret,
         "html.escape": html.escape(secret),
         "markupsafe (Jinja)": str(markupsafe.escape(secret)),
-        "json": json.dumps(secret)[1:-1],
-        "json, utf-8": json.dumps(secret, ensure_ascii=False)[1:-1],
+        "json": in_json,
+        "json, utf-8": in_json_utf8,
         "repr": repr(secret)[1:-1],
         "repr, single quotes": in_repr,
         "repr of a repr": repr(in_repr + "'\"")[1:-4],
+        "bytes": repr(raw + b"'\"")[2:-4],
+        "JSON in bytes (a raw request body)": repr(in_json.encode() + b"'\"")[2:-4],
+        "JSON, utf-8, in bytes": repr(in_json_utf8.encode() + b"'\"")[2:-4],
         "base64": base64.b64encode(raw).decode(),
         "base64, unpadded": base64.b64encode(raw).decode().rstrip("="),
         "base64url": base64.urlsafe_b64encode(raw).decode().rstrip("="),
@@ -296,6 +300,12 @@ def test_a_password_of_any_text_never_comes_out_of_a_flask_app(secret: str) -> N
         error.add_note(note)
         raise error
 
+    @app.post("/api/login")
+    def api_login() -> str:
+        body = request.get_data()  # the raw JSON: the password JSON-escaped, in bytes
+        data = json.loads(body)
+        raise LoginFailed(f"no user {data['username']}")
+
     debugpages.flask.init_app(app, "on")
     client = app.test_client()
     handler = Lines()
@@ -308,6 +318,12 @@ def test_a_password_of_any_text_never_comes_out_of_a_flask_app(secret: str) -> N
                 data={"username": "ada", "password": secret},
                 headers={"Accept": accept},
                 query_string={"password": secret},
+            ).get_data(as_text=True)
+            texts += views(body)
+            body = client.post(
+                "/api/login",
+                json={"username": "ada", "password": secret},
+                headers={"Accept": accept},
             ).get_data(as_text=True)
             texts += views(body)
     finally:
