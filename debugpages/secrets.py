@@ -46,8 +46,9 @@ _LONGEST_SECRET = 4096
 """Longer secrets (a key file) are masked line by line."""
 _JWT = re.compile(r"eyJ[\w-]+\.([\w-]+)\.([\w-]*)")
 """A JSON Web Token: header, payload and signature, each in URL-safe base64."""
-_QUERY = re.compile(r"[?&;]([^\s=&#;?'\"<>]+)=([^\s&#;'\"<>]+)")
-"""A query argument in a URL: its name and its value, as written."""
+_QUERY = re.compile(r"[?&;#]([^\s=&#;?'\"<>]+)=([^\s&#;'\"<>]+)")
+"""A query argument in a URL (or in its fragment, as OAuth's ``#access_token=``): its
+name and its value, as written."""
 _ARGS = BaseException.__dict__["args"]
 _LEXER_TOKENS = frozenset({("django.template.base", "Token"), ("jinja2.lexer", "Token")})
 _TEMPLATE_ENGINES = ("django.template.", "jinja2.")
@@ -187,7 +188,7 @@ class _Search:
             self.chars += len(text)
             jwt = _JWT.fullmatch(text)
             if jwt is not None:  # split, a JWT shows its payload and signature apart
-                for part in (jwt.group(1), jwt.group(2), text.rpartition(".")[0]):
+                for part in jwt.groups():
                     self.add(part, max(least, 8))
 
     def frame(self, frame: FrameType) -> None:
@@ -316,7 +317,7 @@ class _Search:
         query arguments with secret names; ``whole``: the text is one URL, whose password
         may hold anything, blanks too."""
         found = url_credentials(text[:_URL_TEXT])
-        if "?" in text:  # https://api.example.com/v1?api_key=...
+        if "?" in text or "#" in text:  # https://api.example.com/v1?api_key=...
             for name, value in _QUERY.findall(text, 0, _URL_TEXT):
                 if self.policy.is_sensitive(unquote_plus(name)):
                     self.add(value, least)

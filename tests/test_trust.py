@@ -208,7 +208,8 @@ def flask_login_app(mode: str) -> Flask:
         scheme, _, bearer = request.headers["Authorization"].partition(" ")
         segments = bearer.split(".")  # as a JWT library does
         where = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
-        kept(scheme, segments, where)
+        callback = f"https://app.example.org/cb#access_token={CONFIG['oauth']}&expires_in=60"
+        kept(scheme, segments, where, callback[:20])
         raise RuntimeError(f"no results for {request.args['q']}")
 
     @app.get("/charge")
@@ -238,7 +239,7 @@ def test_a_flask_login_app_shows_no_secret_in_any_form_anywhere(
 ) -> None:
     tags = ["flask", "db", "session", "user", "client", "stripe", "upstream", "env", "sig"]
     CONFIG.update({tag: made(tag, hostile) for tag in tags})
-    CONFIG.update(stripe=made("stripe"), sig=made("sig"))  # they travel in URLs and headers
+    CONFIG.update(stripe=made("stripe"), sig=made("sig"), oauth=made("oauth"))  # in URLs
     password, api_key = made("password", hostile), made("api-key", hostile)
     monkeypatch.setenv("DATABASE_URL", f"postgres://u:{CONFIG['env']}@h/db")
     jwt = _jwt("ada", CONFIG["sig"])
@@ -295,7 +296,8 @@ def test_a_password_of_any_text_never_comes_out_of_a_flask_app(secret: str) -> N
     def login() -> str:
         password = request.form["password"]
         rendered = render_template_string('<i data-p="{{ p }}">{{ p }}</i>', p=password)
-        error = LoginFailed(f"no user with {password!r} ({len(rendered)})")
+        padding = "." * 1015 + password + "."  # shown cut at 1,024 characters, inside it
+        error = LoginFailed(f"no user with {password!r} ({len(rendered)}, {len(padding)})")
         note = f"https://example.org/retry?password={urllib.parse.quote(password)}"
         error.add_note(note)
         raise error
