@@ -144,8 +144,8 @@ def status_line(code: int) -> str:
 def is_passthrough(exc: Exception) -> TypeGuard[HTTPException]:
     """An ``HTTPException`` that carries its own response (``abort(response)``), or a
     redirect (a 3xx code)."""
-    if not isinstance(exc, HTTPException):
-        return False
+    if not issubclass(type(exc), HTTPException) or not isinstance(exc, HTTPException):
+        return False  # type(exc) first: isinstance alone would ask exc.__class__, which may raise
     code = status_code(exc)
     return own_response(exc) is not None or (code is not None and 300 <= code <= 399)
 

@@ -204,3 +204,41 @@ def asgi_call(
     }  # fmt: skip
     asyncio.run(app(scope, receive, send))
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent)
+
+
+class Impostor(Exception):
+    """An exception whose ``__class__`` raises: ``isinstance`` asks it, Python's own
+    traceback printer fails on it."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # type: ignore[override]
+        raise RuntimeError("no class to tell")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("accept", ACCEPTS)
+def test_an_exception_whose_class_raises_still_gets_a_page_with_its_reference(
+    lines: Lines, mode: str, accept: str
+) -> None:
+    """It escaped the middleware (the server's bare 500, or a dropped connection)."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        raise Impostor("who am I")
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        raise Impostor("who am I")
+
+    chunks, status, _ = run_wsgi_app(
+        ErrorPages(app, mode=mode), create_environ("/", headers={"Accept": accept}), True
+    )
+    sent = [(int(status.split()[0]), b"".join(chunks))]
+    sent.append(
+        asgi_call(ASGIErrorPages(asgi, mode=mode), b"/", b"", [(b"accept", accept.encode())])
+    )
+    references = {ref for level, _, ref in lines.lines if level >= logging.ERROR and ref != "-"}
+    assert len(references) == 2
+    for reference in references:
+        assert len(lines.failures(reference)) == 1, lines.lines
+    for code, body in sent:  # at least the last resort's page: status 500 and the reference
+        assert code in (MODES[mode], 500)
+        assert any(reference.encode() in body for reference in references)
