@@ -28,6 +28,7 @@ from werkzeug.http import parse_cookie
 
 from .capture import Captured
 from .mask import MASK, Masker, forms, url_credentials, whole_url_credentials
+from .places import is_library
 from .policy import MIN_ENVIRON_SECRET, Policy
 from .request import RequestFields
 from .sensitive import marked_names
@@ -203,6 +204,25 @@ class _Search:
                 self.value(value, secret, 0)
             elif type(value) is str and value.find("://", 0, _URL_TEXT) >= 0:  # a URL's
                 self.credentials_in(value)  # credentials are, though
+        if not is_library(frame.f_code.co_filename):
+            self.used_globals(frame)
+
+    def used_globals(self, frame: FrameType) -> None:
+        """The module's globals an application's code uses, when their name is a secret's
+        (``API_KEY = "..."``) or they are a plain dict (``SETTINGS = {"db_password": ...}``):
+        a secret written in the source shows in the lines around a failing one."""
+        names = frame.f_globals
+        for name in frame.f_code.co_names:
+            value = names.get(name)
+            if value is None:
+                continue
+            try:
+                if self.policy.is_sensitive(name):
+                    self.value(value, True, 0)
+                elif type(value) is dict:
+                    self.value(value, False, 0)
+            except BaseException:  # a global too odd to read: the search goes on
+                continue
 
     def value(self, value: object, secret: bool, depth: int) -> None:
         """Search ``value``; ``secret``: it sits under a secret name, and so does all it holds."""

@@ -474,3 +474,31 @@ def test_a_secret_at_the_cut_of_a_long_path_leaves_no_part_in_the_log(log: Lines
         Client(ErrorPages(app, mode=mode)).get("/" + "p" * 2030 + token)  # cut inside it
     assert f"expired after {len(token)} characters" in "\n".join(log.lines)
     assert not [part for part in parts(token) if part in "\n".join(log.lines)]
+
+
+def test_secrets_written_in_the_source_of_the_app_never_show(tmp_path: Any, log: Lines) -> None:
+    from werkzeug.test import Client
+
+    from debugpages import ErrorPages
+
+    source = tmp_path / "shop.py"
+    source.write_text(
+        'STRIPE_API_KEY = "sk_live_51HxQzWrittenInTheSource42"\n'
+        'SETTINGS = {"db_password": "Written-In-The-Source-Pw"}\n'
+        "\n"
+        "def charge(environ, start_response):\n"
+        "    key = STRIPE_API_KEY[-4:]\n"
+        "    raise RuntimeError(f\"declined, key ending {key}{SETTINGS['db_password'][:0]}\")\n",
+        "utf-8",
+    )  # both lines are among the five around the failing one
+    scope: dict[str, Any] = {}
+    exec(compile(source.read_text("utf-8"), str(source), "exec"), scope)
+    texts = []
+    for accept in ACCEPTS:
+        body = Client(ErrorPages(scope["charge"], mode="on")).get("/", headers={"Accept": accept})
+        texts += views(body.get_data(as_text=True))
+    texts.append("\n".join(log.lines))
+    assert any("STRIPE_API_KEY = " in text for text in texts)  # the line shows, masked
+    for secret in ("sk_live_51HxQzWrittenInTheSource42", "Written-In-The-Source-Pw"):
+        assert not [how for text in texts for how in leaks(secret, text)]
+    assert not any("search for secrets stopped" in text for text in texts)
