@@ -131,9 +131,13 @@ def _urls(environment: Mapping[str, str]) -> Iterator[str]:
     data = getattr(environment, "_data", None)
     decode_value = getattr(environment, "decodevalue", None)
     if isinstance(data, dict) and callable(decode_value):  # os.environ: its own storage
-        values = [raw for raw in list(data.values()) if isinstance(raw, bytes)]
-        if b"://" in b"\n".join(values):  # one search for the common case: no URL
-            yield from (decode_value(raw) for raw in values if b"://" in raw)
+        values = list(data.values())
+        try:
+            found = b"://" in b"\n".join(values)  # one search for the common case: no URL
+        except TypeError:  # not bytes (Windows): read as a plain mapping is
+            found = True
+        if found:
+            yield from (text for text in map(decode_value, values) if "://" in text)
         return
     for value in list(environment.values()):
         if isinstance(value, str) and "://" in value:
@@ -145,6 +149,8 @@ class _Search:
         self.policy = policy
         self.read = read
         self.found: set[str] = set()
+        self.pieces: set[str] = set()
+        """Parts of a JWT: base64 already, masked as they are."""
         self.chars = 0
         self.left_out = 0
         self.visits = 0
@@ -158,6 +164,7 @@ class _Search:
         shown = set()
         for text in self.found:
             shown |= {form for form in forms(text) if len(form) >= self.policy.min_secret_chars}
+        shown |= self.pieces
         shown -= {MASK}
         self.held.clear()
         return Secrets(Masker(shown), self.left_out, self.unsearched)
@@ -189,8 +196,7 @@ class _Search:
             self.chars += len(text)
             jwt = _JWT.fullmatch(text)
             if jwt is not None:  # split, a JWT shows its payload and signature apart
-                for part in jwt.groups():
-                    self.add(part, max(least, 8))
+                self.pieces |= {part for part in jwt.groups() if len(part) >= max(least, 8)}
 
     def frame(self, frame: FrameType) -> None:
         marked = marked_names(frame.f_code)
