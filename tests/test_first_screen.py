@@ -18,14 +18,17 @@ from django.shortcuts import render
 from django.test import Client, override_settings
 from django.urls import path
 from flask import Flask, request
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from werkzeug.test import Client as WerkzeugClient
 
 import debugpages.flask
-from debugpages import ASGIErrorPages
+from debugpages import ASGIErrorPages, ErrorPages
 
 from . import django_site  # noqa: F401  (configures Django: settings, templates)
 from .test_template_errors import HTML, JSON, Frame, frames, strip
@@ -181,3 +184,49 @@ def test_the_form_a_flask_view_read_is_in_the_request_section() -> None:
     data = json.loads(client.post("/signup", data=form, headers=JSON).get_data(as_text=True))
     fields = {field["name"]: field["text"] for field in data["request"]["form"]}
     assert fields == {"email": "ada@example.org", "password": "********"}
+
+
+# Any group: the header names what the page holds, five of each group, two levels deep.
+
+LEAF = st.builds(
+    lambda kind, text: kind(text),
+    st.sampled_from([ValueError, KeyError, ConnectionError, LookupError]),
+    st.text(
+        st.characters(codec="utf-8", exclude_categories=["Cs", "Cc", "Cf", "Zl", "Zp"]), max_size=12
+    ),
+)
+GROUPS = st.recursive(
+    LEAF,
+    lambda members: st.lists(members, min_size=1, max_size=8).map(
+        lambda found: ExceptionGroup("a group", found)
+    ),
+    max_leaves=30,
+).filter(lambda exc: isinstance(exc, ExceptionGroup))
+
+
+@settings(max_examples=40)
+@given(group=GROUPS)
+def test_any_groups_header_lists_five_members_of_each_group_two_levels_deep(
+    group: ExceptionGroup[Exception],
+) -> None:
+    def app(environ: object, start_response: object) -> list[bytes]:
+        raise group
+
+    client = WerkzeugClient(ErrorPages(app, mode="on"))
+    page = client.get("/", headers=HTML).get_data(as_text=True)
+    top = page[page.index('<ul class="members"') : page.index('<ul class="meta">')]
+    top = top[: top.rindex("</ul>") + 5]  # the header's list, nested lists inside
+
+    def expected(exc: ExceptionGroup[Exception], depth: int) -> str:
+        shown = []
+        for member in exc.exceptions[:5]:
+            name = type(member).__qualname__
+            text = str(member)
+            line = f"{name}: {text}" if text else name
+            if isinstance(member, ExceptionGroup) and depth < 2:
+                line += expected(member, depth + 1)
+            shown.append(line)
+        left = len(exc.exceptions) - 5
+        return "".join(shown) + (f"… and {left} more" if left > 0 else "")
+
+    assert strip(re.sub(r"\s*\n\s*", "", top)) == expected(group, 1)
