@@ -137,6 +137,15 @@ class Values:
         self._spent += len(text)
         return text
 
+    def _part(self, value: object, level: int) -> str:
+        """An item, key or field of a container: one that cannot be shown (its ``len()``,
+        iteration or ``__class__`` raised) says so in its place, and the container's other
+        parts are still shown."""
+        try:
+            return self.show(value, level)
+        except BaseException as exc:  # as for a whole value: nothing gets out of the page
+            return self._failed(failure(exc))
+
     def _show(self, value: object, level: int) -> str:
         kind = type(value)
         if kind is str or kind is bytes or kind is bytearray:
@@ -214,11 +223,12 @@ class Values:
 
     def _item(self, item: object, level: int) -> str:
         """A sequence's item; a pair whose first item names a secret keeps only its name."""
-        if isinstance(item, tuple) and tuple.__len__(item) == 2:
+        # type(item) first: isinstance alone would ask item.__class__, which may raise
+        if issubclass(type(item), tuple) and isinstance(item, tuple) and tuple.__len__(item) == 2:
             name = name_of(tuple.__getitem__(item, 0))
             if name is not None and self.policy.is_sensitive(name):
-                return f"({self.show(tuple.__getitem__(item, 0), level - 1)}, {MASK})"
-        return self.show(item, level - 1)
+                return f"({self._part(tuple.__getitem__(item, 0), level - 1)}, {MASK})"
+        return self._part(item, level - 1)
 
     def _mapping(
         self, label: str, items: list[tuple[object, object]], size: int, level: int
@@ -229,7 +239,7 @@ class Values:
         if level <= 0:
             self._cut = True
             return f"{left}… {size:,} items{right}"
-        parts = (f"{self.show(k, level - 1)}: {self._entry(k, v, level)}" for k, v in items)
+        parts = (f"{self._part(k, level - 1)}: {self._entry(k, v, level)}" for k, v in items)
         return f"{left}{', '.join(self._take(parts, size))}{right}"
 
     def _fields(self, label: str, items: list[tuple[str, object]], size: int, level: int) -> str:
@@ -244,7 +254,7 @@ class Values:
         name = name_of(key)
         if name is not None and self.policy.is_sensitive(name):
             return MASK
-        return self.show(value, level - 1)
+        return self._part(value, level - 1)
 
     def _wsgi_environ(self, environ: dict[str, object], level: int) -> str:
         """A WSGI environ's own keys (``werkzeug.request``, a middleware's), and a count of
