@@ -33,14 +33,9 @@ ENVIRONMENT_ALLOWLIST = (
 MIN_ENVIRON_SECRET = 6
 """Sensitive-named OS environment values shorter than this are not masked by value."""
 
-_LONGEST_SECRET = 4096
 _MAX_VERDICTS = 4096
 _MAX_KEY_SETS = 16
 K = TypeVar("K")
-_MAX_SECRET_CHARS = 64 * 1024
-_URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#]*@")
-_URL_REACH = 2048
-"""How far past a cut a URL's ``user:password@`` is looked for."""
 
 # C0 and C1 controls (but tab and newline), DEL, lone surrogates, bidi controls.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
