@@ -169,7 +169,7 @@ def report_log(
 ) -> None:
     """Log the exception once, under its reference, with ``text``, its masked traceback;
     and tell the current span about it."""
-    record(exc, reference, code)  # on the current OpenTelemetry span, where there is one
+    record(exc, reference, code, text, masker.text)  # on the current span, where there is one
     try:
         method, path = request_line(environ, masker)
         extra = {"reference": reference, "method": method, "path": path, "mode": mode.value}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from types import ModuleType
 
 log = logging.getLogger("debugpages")
@@ -25,11 +26,19 @@ def _trace() -> ModuleType | None:
     return sys.modules.get("opentelemetry.trace")
 
 
-def record(exc: BaseException, reference: str, code: int) -> None:
+def record(
+    exc: BaseException,
+    reference: str,
+    code: int,
+    stacktrace: str | None = None,
+    mask: Callable[[str], str] = str,
+) -> None:
     """Tell the current span about ``exc``: an error for 5xx, the reference always.
 
-    Client errors (4xx) leave the span's status alone, as OpenTelemetry's HTTP
-    conventions ask of server spans. A failing tracer never costs the page.
+    The span's exception event carries the message through ``mask`` and ``stacktrace``
+    (the log record's masked traceback) in place of the unmasked ones OpenTelemetry
+    makes itself. Client errors (4xx) leave the span's status alone, as OpenTelemetry's
+    HTTP conventions ask of server spans. A failing tracer never costs the page.
     """
     trace = _trace()
     if trace is None:
@@ -40,7 +49,10 @@ def record(exc: BaseException, reference: str, code: int) -> None:
             return
         span.set_attribute(REFERENCE_ATTRIBUTE, reference)
         if code >= 500:
-            span.record_exception(exc)
+            masked = {"exception.message": mask(str(exc))}
+            if stacktrace is not None:
+                masked["exception.stacktrace"] = stacktrace
+            span.record_exception(exc, attributes=masked)
             span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__qualname__))
     except BaseException:  # the exception's own __str__ may raise anything
         log.warning("debugpages: recording reference %s on the span failed", reference,

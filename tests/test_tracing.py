@@ -175,3 +175,24 @@ def test_opentelemetry_set_up_after_the_middleware_is_built_still_gets_the_refer
     assert got["span"] == got["reference"]
     assert got["status"] == "ERROR"
     assert len(got["page"]) == 32
+
+
+@pytest.mark.parametrize("mode", ["off", "on"])
+def test_the_spans_exception_event_is_masked_as_the_log_is(
+    mode: str, tracer: trace.Tracer, exporter: InMemorySpanExporter
+) -> None:
+    secret = "-".join(["tok", "live", "SpanEventSecret42"])  # no source line holds it
+
+    def app(environ: Any, start_response: Any) -> Iterable[bytes]:
+        api_token = secret
+        raise RuntimeError(f"upstream refused {api_token}")
+
+    Client(traced_wsgi(ErrorPages(app, mode=mode), tracer)).get("/")
+    (event,) = only_span(exporter).events
+    assert event.attributes is not None
+    assert event.attributes["exception.type"] == "RuntimeError"
+    assert event.attributes["exception.message"] == "upstream refused ********"
+    assert "RuntimeError: upstream refused ********" in str(
+        event.attributes["exception.stacktrace"]
+    )
+    assert secret not in json.dumps(dict(event.attributes))
