@@ -1,12 +1,13 @@
-"""OpenTelemetry, where its API is installed: the failed request's span carries the reference.
+"""OpenTelemetry, where the application uses it: the failed request's span carries the
+reference.
 
 Optional (the ``otel`` extra), and never imported here: a span can only be current
-where the application (or its instrumentation) has imported ``opentelemetry.trace``,
-so debugpages uses that module when it is in ``sys.modules`` and is a no-op when it is
-not. With it, the current
-span records the exception, is marked as an error, and gets the reference as
-the ``debugpages.reference`` attribute; the traceback page shows the trace id,
-so one search in the tracing backend finds the request on every machine it touched.
+where the application (or its instrumentation) has imported ``opentelemetry.trace``, so
+that module is read from ``sys.modules`` at the failure, and every function is a no-op
+without it. With it, the current span records the exception, is marked as an error, and
+gets the reference as the ``debugpages.reference`` attribute; the traceback page shows
+the trace id, so one search in the tracing backend finds the request on every machine
+it touched.
 """
 
 from __future__ import annotations
