@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 _TARGET = re.compile(r"(?P<module>[\w.]+)(?::(?P<name>[\w.]+)(?P<call>\(\))?)?")
+_LOG_FORMAT = "%(levelname)s %(message)s"
+"""The servers' log lines: debugpages' own messages start with "debugpages:", werkzeug's
+request lines are as its own server prints them."""
 
 
 class UsageError(Exception):
@@ -209,7 +212,7 @@ def _serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
                 flush=True,
             )
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
     wrapped = ErrorPages(app, args.mode, default=Mode.ON)
     _run(args.host, args.port, wrapped, reload=args.reload, watch=watch)
     print("debugpages: stopped")
@@ -286,7 +289,7 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo import make_demo
 
     _check_port(args.host, args.port, "--port (make demo PORT=8000)")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
     app = make_demo()
     print(f"debugpages demo on {_url(args.host, args.port)} (Ctrl-C stops it)", flush=True)
     _run(args.host, args.port, app)

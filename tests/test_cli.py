@@ -109,6 +109,7 @@ def test_serve_shows_tracebacks_by_default_and_stops_cleanly_on_ctrl_c(server: A
     assert running.process.returncode == 0
     assert "Traceback" not in output.split("ValueError: could not convert")[-1]
     assert output.rstrip().endswith("debugpages: stopped")
+    assert "WARNING debugpages: mode on (from default)\n" in output  # named once, not twice
 
 
 FLASK_SHOP = """
