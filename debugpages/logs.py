@@ -24,7 +24,7 @@ from typing import Any
 from .capture import capture, traceback_of
 from .logsetup import install
 from .mask import NO_MASKER, Masker
-from .policy import Policy, one_line, safe_text
+from .policy import Policy, cut_middle, one_line, safe_text
 from .secrets import find_secrets, frames_of
 from .switch import Mode
 from .tracing import record
@@ -58,6 +58,17 @@ def handling(reference: str) -> Iterator[None]:
         _current.reset(token)
 
 
+MAX_RECORD_CHARS = 256 * 1024
+"""Characters of a traceback in one log record: its start and its end past that (a
+message of 50 MB made a 50 MB record; log pipelines take about this much per event)."""
+
+
+def log_text(text: str) -> str:
+    """A masked traceback as a log record carries it: cut in the middle past
+    ``MAX_RECORD_CHARS`` (after masking, so no cut can split a secret out of its mask)."""
+    return cut_middle(text, MAX_RECORD_CHARS, "the traceback", "the log record")
+
+
 def masked_traceback(exc: BaseException, policy: Policy = _DEFAULT_POLICY) -> str:
     """The traceback a standard formatter prints for ``exc``, its secrets masked: for an
     exception no capture was made for (what debugpages logs of its own failures)."""
@@ -65,7 +76,7 @@ def masked_traceback(exc: BaseException, policy: Policy = _DEFAULT_POLICY) -> st
         captured = capture(exc, policy)
         try:
             secrets = find_secrets(frames_of(captured.exceptions()), None, policy)
-            return safe_text(secrets.masker.text(captured.traceback()))
+            return log_text(safe_text(secrets.masker.text(captured.traceback())))
         finally:
             captured.release()
     except BaseException:  # an exception too odd to read: what can be said without reading it
@@ -88,7 +99,8 @@ def plain_traceback(exc: BaseException, masker: Masker) -> str:
         message = str.__str__(str(exc))
     except BaseException:
         message = "<exception str() failed>"
-    return safe_text(masker.text("".join(lines) + (f"{name}: {message}" if message else name)))
+    text = "".join(lines) + (f"{name}: {message}" if message else name)
+    return log_text(safe_text(masker.text(text)))
 
 
 class _MaskTracebacks(logging.Filter):

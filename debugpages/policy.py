@@ -71,10 +71,11 @@ def bound(text: str, limit: int) -> tuple[str, bool]:
     return f"{text[:limit]} … ({len(text):,} characters in all)", True
 
 
-def cut_middle(text: str, limit: int, what: str) -> str:
+def cut_middle(text: str, limit: int, what: str, small: str = "the page") -> str:
     """``text`` in about ``limit`` characters: its first quarter and its end, with a line
-    saying how much was cut between them (a traceback's end names the exception, its start
-    where the request came in). Cuts fall between lines when a line ends near them."""
+    saying how much was cut between them to keep ``small`` small (a traceback's end names
+    the exception, its start where the request came in). Cuts fall between lines when a
+    line ends near them."""
     if len(text) <= limit:
         return text
     head, tail = text[: limit // 4], text[len(text) - (limit - limit // 4) :]
@@ -85,7 +86,7 @@ def cut_middle(text: str, limit: int, what: str) -> str:
     if start >= 0:
         tail = tail[start + 1 :]
     cut = len(text) - len(head) - len(tail)
-    return f"{head}\n[... {cut:,} characters of {what} cut here to keep the page small ...]\n{tail}"
+    return f"{head}\n[... {cut:,} characters of {what} cut here to keep {small} small ...]\n{tail}"
 
 
 _NEAR = 2000

@@ -45,6 +45,7 @@ from .logs import (
     handler_failed,
     handling,
     log_failure,
+    log_text,
     masked_traceback,
     plain_traceback,
     report_log,
@@ -84,7 +85,8 @@ class Failure:
     request: RequestFields | None
     secrets: Secrets
     text: str
-    """The traceback as Python prints it, masked: the log record's ``exc_text``."""
+    """The traceback as Python prints it, masked and bounded (``logs.log_text``): the log
+    record's ``exc_text``."""
 
     def release(self) -> None:
         """Drop the application's exception and frames."""
@@ -116,7 +118,7 @@ def read_failure(
         log_failure("debugpages: looking for the secrets to mask failed")
         secrets = NO_SECRETS
     if captured is not None:
-        text = safe_text(secrets.masker.text(captured.traceback()))
+        text = log_text(safe_text(secrets.masker.text(captured.traceback())))
     else:
         text = plain_traceback(exc, secrets.masker)
     return Failure(captured, request, secrets, text)

@@ -80,3 +80,31 @@ def test_the_logged_traceback_is_pythons_own_text(
     assert logged.rstrip("\n").endswith(expected)
     if app is recursion:
         assert "more times]" in logged  # collapsed, as Python prints it
+
+
+def huge_message(environ: apps.Environ, start_response: apps.StartResponse) -> list[bytes]:
+    api_token = environ["HTTP_X_API_TOKEN"]  # a secret local: masked by value
+    echoed = environ["QUERY_STRING"] * 500_000  # a 10 MB query string in the message
+    raise ValueError(f"bad filter {echoed} for {api_token}")
+
+
+@pytest.mark.parametrize("mode", ["off", "on", "legacy-200"])
+def test_a_huge_message_makes_a_bounded_record_with_both_ends_and_no_secret(
+    formatted: io.StringIO, mode: str
+) -> None:
+    from debugpages.logs import MAX_RECORD_CHARS
+
+    token = "tok-7a0c1d5e9b3f4a2c8e6d"
+    response = Client(ErrorPages(huge_message, mode=mode)).get(
+        "/?q=abcdefghij1234567890", headers={"X-Api-Token": token}
+    )
+    assert response.status_code == (200 if mode == "legacy-200" else 500)
+    logged = formatted.getvalue()
+    assert MAX_RECORD_CHARS < len(logged) < MAX_RECORD_CHARS + 1000  # was over 10 MB
+    assert logged.count("(reference ") == 1
+    assert "ValueError on GET /" in logged  # the record's own line names the exception
+    assert "Traceback (most recent call last):" in logged
+    assert "in huge_message" in logged
+    assert "characters of the traceback cut here to keep the log record small ..." in logged
+    assert logged.rstrip("\n").endswith("for ********")  # its end, the secret masked
+    assert token[4:] not in logged
