@@ -3,8 +3,12 @@
 It translates the ASGI scope into the WSGI-style environ the engine reads and
 sends the engine's reply as ASGI messages; it decides nothing about pages. As in
 the WSGI adapter, its one job of its own is knowing whether the response has
-started: before ``http.response.start`` the page is sent; after it, the status
-can no longer change, so the exception is logged and re-raised (ASGI spec).
+started. ``http.response.start`` is held until the first message after it (the
+ASGI spec lets a server do the same, "to replace the response with an error
+response", as PEP 3333 holds the status until the first body byte): a streamed
+response that fails before its first chunk gets its page, not an empty 200. Once a
+body message has gone, the status can no longer change, so the exception is logged
+and re-raised.
 
 With Starlette and FastAPI, add it with ``app.add_middleware(ASGIErrorPages)``:
 user middleware sits inside Starlette's ``ServerErrorMiddleware`` and outside its
@@ -105,12 +109,18 @@ class ASGIErrorPages:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        held: Message | None = None  # the application's http.response.start, not sent yet
+        started = False  # a message after it has gone: the status is the client's now
 
         async def tracked(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
+            nonlocal held, started
+            if message["type"] == "http.response.start" and held is None and not started:
+                held = message
+                return
+            if held is not None:
+                start, held = held, None
                 started = True
+                await send(start)
             await send(message)
 
         try:
@@ -132,6 +142,9 @@ class ASGIErrorPages:
             headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
             await send({"type": "http.response.start", "status": reply.status, "headers": headers})
             await send({"type": "http.response.body", "body": reply.body})
+            return
+        if held is not None:  # a start and nothing after it: the server's to judge
+            await send(held)
 
 
 async def _refuse_to_start(

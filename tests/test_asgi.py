@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocket
@@ -402,3 +402,64 @@ def test_a_failed_requests_frames_die_with_the_response_without_the_cycle_collec
         assert refs[0]() is None
     finally:
         gc.enable()
+
+
+# --- a streamed response: the page replaces it until its first chunk ------------------
+
+
+async def chunks_then(fail_after: int) -> AsyncIterator[bytes]:
+    for number in range(fail_after):
+        yield f"chunk {number}\n".encode()
+    raise RuntimeError(f"the stream failed after {fail_after} chunks")
+
+
+def streaming_app(mode: str, fail_after: int | None) -> Starlette:
+    async def stream(request: Request) -> Response:
+        if fail_after is None:
+            return StreamingResponse(iter([b"one\n", b"two\n", b"three\n"]), media_type="text/csv")
+        return StreamingResponse(chunks_then(fail_after), media_type="text/csv")
+
+    app = Starlette(routes=[Route("/stream", stream)])
+    app.add_middleware(ASGIErrorPages, mode=mode)
+    return app
+
+
+@pytest.mark.parametrize(("mode", "status"), MODES)
+def test_a_stream_that_fails_before_its_first_chunk_gets_the_page_not_an_empty_200(
+    mode: str, status: int, records: Callable[[], list[logging.LogRecord]]
+) -> None:
+    with TestClient(streaming_app(mode, 0), raise_server_exceptions=False) as client:
+        page = client.get("/stream", headers=HTML)
+    assert page.status_code == status
+    assert page.headers["content-type"].startswith("text/html")
+    assert ("the stream failed after 0 chunks" in page.text) is (mode != "off")
+    (error,) = [r for r in records() if r.levelno == logging.ERROR]
+    assert error.reference in page.text  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("mode", "status"), MODES)
+def test_on_uvicorn_a_stream_failing_before_its_first_chunk_gets_the_page(
+    serve_asgi: Callable[..., str], mode: str, status: int
+) -> None:
+    base = serve_asgi(streaming_app(mode, 0))
+    page = fetch(base, "/stream", HTML)
+    assert page.status == status
+    assert "text/html" in page.headers["Content-Type"]
+    assert ("the stream failed after 0 chunks" in page.text) is (mode != "off")
+
+
+def test_on_uvicorn_a_stream_failing_after_a_chunk_ends_the_connection(
+    serve_asgi: Callable[..., str],
+) -> None:
+    base = serve_asgi(streaming_app("on", 1))
+    with pytest.raises(http.client.IncompleteRead) as cut:
+        fetch(base, "/stream")
+    assert cut.value.partial == b"chunk 0\n"  # what was sent stays sent
+
+
+def test_a_healthy_stream_and_its_headers_are_untouched(serve_asgi: Callable[..., str]) -> None:
+    base = serve_asgi(streaming_app("on", None))
+    page = fetch(base, "/stream")
+    assert page.status == 200
+    assert page.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert page.body == b"one\ntwo\nthree\n"
