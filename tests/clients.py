@@ -20,6 +20,22 @@ MODES = {"off": 500, "on": 500, "legacy-200": 200}
 ACCEPTS = ["text/html", "text/plain", "application/json"]
 
 
+class LogText(logging.Handler):
+    """The debugpages records, formatted as a log file shows them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
 class Lines(logging.Handler):
     """The debugpages records as text: a kept record's ``exc_info`` would keep the failure
     alive, which the retention tests must see freed."""
@@ -78,8 +94,8 @@ def wsgi_get(
     return Got(int(status.split()[0]), status, headers, body)
 
 
-def asgi_get(app: Callable[..., Any], accept: str = "text/html") -> Got:
-    """One request through an ASGI app, in bare messages."""
+def asgi_messages(app: Callable[..., Any], scope: dict[str, Any]) -> list[dict[str, Any]]:
+    """The messages an ASGI app sends for one request of ``scope`` with an empty body."""
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -88,11 +104,17 @@ def asgi_get(app: Callable[..., Any], accept: str = "text/html") -> Got:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+def asgi_get(app: Callable[..., Any], accept: str = "text/html") -> Got:
+    """One request through an ASGI app, in bare messages."""
     scope = {
         "type": "http", "method": "GET", "path": "/orders/7", "query_string": b"",
         "headers": [(b"host", b"localhost"), (b"accept", accept.encode())],
     }  # fmt: skip
-    asyncio.run(app(scope, receive, send))
+    sent = asgi_messages(app, scope)
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in sent[0]["headers"]]
     status = sent[0]["status"]
     body = b"".join(m.get("body", b"") for m in sent)

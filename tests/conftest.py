@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from werkzeug.serving import make_server
 
-from .clients import Lines
+from .clients import Lines, LogText
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,6 +122,28 @@ def _empty_memos() -> None:
     """Each test starts with every memo empty: the order of tests cannot hide a stale one."""
     for memo in memos():
         memo.cache_clear()
+
+
+@pytest.fixture
+def log() -> Iterator[LogText]:
+    """The debugpages records as a log file shows them, from the test's start."""
+    handler = LogText()
+    logger = logging.getLogger("debugpages")
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+
+
+@pytest.fixture
+def debug_lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[Lines]:
+    """The debugpages records as text from the test's start, the logger at DEBUG (records
+    still propagate)."""
+    handler = Lines()
+    logger = logging.getLogger("debugpages")
+    logger.addHandler(handler)
+    monkeypatch.setattr(logger, "level", logging.DEBUG)
+    yield handler
+    logger.removeHandler(handler)
 
 
 @pytest.fixture

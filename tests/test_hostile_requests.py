@@ -8,12 +8,10 @@ not, so the tests call the adapters as a server would, with what no server would
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 import logging
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,23 +25,13 @@ from werkzeug.test import create_environ, run_wsgi_app
 
 from debugpages import ASGIErrorPages, ErrorPages
 
-from .clients import ACCEPTS, MODES, Lines
+from .clients import ACCEPTS, MODES, Lines, asgi_messages
 from .flask_site import create_app
 
 MANY = 100_000
 """Query arguments in one request: ten times what debugpages reads."""
 QUERY = "&".join(f"k{i}=v" for i in range(MANY))
 COOKIES = "; ".join(f"c{i}=v{i}" for i in range(10_000))
-
-
-@pytest.fixture
-def lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[Lines]:
-    handler = Lines()
-    logger = logging.getLogger("debugpages")
-    logger.addHandler(handler)
-    monkeypatch.setattr(logger, "level", logging.DEBUG)
-    yield handler
-    logger.removeHandler(handler)
 
 
 def request_section(page: str) -> str:
@@ -68,7 +56,7 @@ def starlette_app(mode: str) -> Starlette:
 @pytest.mark.parametrize("accept", ACCEPTS)
 @pytest.mark.parametrize("adapter", ["flask", "starlette"])
 def test_a_request_with_a_hundred_thousand_arguments_gets_its_page_and_says_what_it_left_out(
-    lines: Lines, mode: str, accept: str, adapter: str
+    debug_lines: Lines, mode: str, accept: str, adapter: str
 ) -> None:
     headers = {"Accept": accept, "Cookie": COOKIES}
     if adapter == "flask":  # without its cookie jar, which sets the header itself
@@ -81,7 +69,7 @@ def test_a_request_with_a_hundred_thousand_arguments_gets_its_page_and_says_what
         status, raw = asgi_call(starlette_app(mode), b"/orders", QUERY.encode(), asgi_headers)
         body = raw.decode()
     assert status == MODES[mode]
-    assert len(failures(lines)) == 1, lines.lines
+    assert len(failures(debug_lines)) == 1, debug_lines.lines
     assert len(body) < 1_000_000
     if accept == "application/json":
         data = json.loads(body)
@@ -107,7 +95,7 @@ def test_a_request_with_a_hundred_thousand_arguments_gets_its_page_and_says_what
 
 
 def test_a_form_of_a_hundred_thousand_fields_nobody_read_gets_its_request_section(
-    lines: Lines,
+    debug_lines: Lines,
 ) -> None:
     form = "&".join(f"f{i}=v" for i in range(MANY)).encode()
 
@@ -124,7 +112,7 @@ def test_a_form_of_a_hundred_thousand_fields_nobody_read_gets_its_request_sectio
     chunks, status, _ = run_wsgi_app(ErrorPages(app, mode="on"), environ, buffered=True)
     page = b"".join(chunks).decode()
     assert status.startswith("500 ")
-    assert len(failures(lines)) == 1
+    assert len(failures(debug_lines)) == 1
     shown = request_section(page)
     assert "f99 " in shown
     assert f"{MANY - 100:,} more not shown" in shown
@@ -188,21 +176,13 @@ def check(status: int, body: bytes, accept: str, mode: str) -> None:
 def asgi_call(
     app: Any, raw_path: bytes, query: bytes, headers: list[tuple[bytes, bytes]]
 ) -> tuple[int, bytes]:
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
         "scheme": "http", "path": raw_path.decode("utf-8", "replace"), "raw_path": raw_path,
         "query_string": query, "root_path": "", "headers": [(b"host", b"localhost"), *headers],
         "client": ("127.0.0.1", 50000), "server": ("localhost", 80),
     }  # fmt: skip
-    asyncio.run(app(scope, receive, send))
+    sent = asgi_messages(app, scope)
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent)
 
 
@@ -218,7 +198,7 @@ class Impostor(Exception):
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("accept", ACCEPTS)
 def test_an_exception_whose_class_raises_still_gets_a_page_with_its_reference(
-    lines: Lines, mode: str, accept: str
+    debug_lines: Lines, mode: str, accept: str
 ) -> None:
     """It escaped the middleware (the server's bare 500, or a dropped connection)."""
 
@@ -235,10 +215,12 @@ def test_an_exception_whose_class_raises_still_gets_a_page_with_its_reference(
     sent.append(
         asgi_call(ASGIErrorPages(asgi, mode=mode), b"/", b"", [(b"accept", accept.encode())])
     )
-    references = {ref for level, _, ref in lines.lines if level >= logging.ERROR and ref != "-"}
+    references = {
+        ref for level, _, ref in debug_lines.lines if level >= logging.ERROR and ref != "-"
+    }
     assert len(references) == 2
     for reference in references:
-        assert len(lines.failures(reference)) == 1, lines.lines
+        assert len(debug_lines.failures(reference)) == 1, debug_lines.lines
     for code, body in sent:  # at least the last resort's page: status 500 and the reference
         assert code in (MODES[mode], 500)
         assert any(reference.encode() in body for reference in references)

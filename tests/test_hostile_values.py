@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -120,20 +119,10 @@ def fail() -> None:
     raise ValueError(f"{len(held)} lies told")
 
 
-@pytest.fixture
-def lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[Lines]:
-    handler = Lines()
-    logger = logging.getLogger("debugpages")
-    logger.addHandler(handler)
-    monkeypatch.setattr(logger, "level", logging.DEBUG)
-    yield handler
-    logger.removeHandler(handler)
-
-
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("accept", ACCEPTS)
 def test_containers_that_lie_about_themselves_get_the_page(
-    lines: Lines, mode: str, accept: str
+    debug_lines: Lines, mode: str, accept: str
 ) -> None:
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         fail()
@@ -148,7 +137,7 @@ def test_containers_that_lie_about_themselves_get_the_page(
     sent.append(
         asgi_call(ASGIErrorPages(asgi, mode=mode), b"/", b"", [(b"accept", accept.encode())])
     )
-    assert len(failures(lines)) == 2, lines.lines
+    assert len(failures(debug_lines)) == 2, debug_lines.lines
     for code, raw in sent:
         assert code == MODES[mode]
         assert len(raw) < 1_000_000

@@ -35,36 +35,12 @@ from debugpages import ErrorPages
 from debugpages.mask import MASK, Masker, forms, percent_encoded
 
 from . import apps
+from .clients import LogText as Lines
 
 HTML = {"Accept": "text/html"}
 JSON = {"Accept": "application/json"}
 TEXT = {"Accept": "text/plain"}
 FORMATS = [HTML, JSON, TEXT]
-
-
-class Lines(logging.Handler):
-    """The debugpages records, formatted as a log file shows them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-
-@pytest.fixture
-def log() -> Iterator[Lines]:
-    handler = Lines()
-    logger = logging.getLogger("debugpages")
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
 
 
 def readable(body: str) -> str:

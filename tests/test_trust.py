@@ -20,7 +20,6 @@ import os
 import random
 import re
 import urllib.parse
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 import markupsafe
@@ -35,6 +34,8 @@ from pydantic import BaseModel, SecretStr
 
 import debugpages.flask
 from debugpages.mask import MASK
+
+from .clients import LogText as Lines
 
 MODES = ["off", "on", "legacy-200"]
 ACCEPTS = ["text/html", "text/plain", "application/json"]
@@ -95,25 +96,6 @@ def leaks(secret: str, text: str) -> list[str]:
     found = [name for name, form in betrayals(secret).items() if form in text]
     found += [f"part {part!r}" for part in parts(secret) if part in text][:1]
     return found
-
-
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@pytest.fixture
-def log() -> Iterator[Lines]:
-    handler = Lines()
-    logger = logging.getLogger("debugpages")
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
 
 
 def views(body: str) -> list[str]:
